@@ -1,0 +1,58 @@
+# Cairn: `make run` builds and starts a one-machine cluster (`cairn dev`);
+# `make test` runs every test (unit, kernel, end to end). Both install what
+# they need from Debian first (as root; see `deps`).
+
+SHELL        := /bin/bash
+GO           ?= go
+BIN          := bin/cairn
+GIT_SHA      := $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS      := -X github.com/cairnhq/cairn/version.GitSHA=$(GIT_SHA)
+GOTEST_FLAGS ?= -count=1 -timeout 40m
+export CGO_ENABLED := 1
+
+# Debian packages the build and the tests use: gcc for cgo (libcontainer's
+# nsenter), iproute2 for the network-namespace test clusters, util-linux for
+# nsenter, procps for the tests' process checks.
+DEB_PACKAGES := gcc libc6-dev iproute2 util-linux procps
+# Extra packages for `make proto`.
+DEB_PROTO    := protobuf-compiler
+
+.PHONY: all build run test test-unit vet deps proto proto-check bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages:$$missing (run as root or install them)"; exit 1; fi; \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	@command -v $(GO) >/dev/null || { echo "Go is not installed (need Go 1.26+)"; exit 1; }
+	$(GO) mod download
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cairn
+
+run: build
+	./$(BIN) dev
+
+vet:
+	$(GO) vet ./...
+
+# Every test. Kernel tests need root; with CAIRN_REQUIRE_KERNEL=1 (CI) a kernel
+# test that cannot run fails instead of skipping. The end-to-end tests use the
+# binary built here.
+test: build vet
+	CAIRN_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTEST_FLAGS) ./...
+
+test-unit:
+	$(GO) test -count=1 -short ./...
+
+proto:
+	@dpkg -s $(DEB_PROTO) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(DEB_PROTO); }
+	$(GO) generate ./api/...
+
+clean:
+	rm -rf bin

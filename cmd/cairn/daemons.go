@@ -1,0 +1,223 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cairnhq/cairn/agent"
+	"github.com/cairnhq/cairn/executor"
+	"github.com/cairnhq/cairn/internal/flags"
+	"github.com/cairnhq/cairn/master"
+)
+
+// logFlags are shared by every daemon verb.
+type logFlags struct {
+	level  string
+	format string
+}
+
+func (l *logFlags) register(fs *flags.Set) {
+	fs.String(&l.level, "logging_level", "INFO", "log level: DEBUG, INFO, WARNING or ERROR (Mesos names)")
+	fs.String(&l.format, "log_format", "text", "log format: text or json")
+}
+
+func (l *logFlags) logger(component string) (*slog.Logger, error) {
+	var lvl slog.Level
+	switch strings.ToUpper(l.level) {
+	case "DEBUG", "VERBOSE":
+		lvl = slog.LevelDebug
+	case "INFO":
+		lvl = slog.LevelInfo
+	case "WARNING", "WARN":
+		lvl = slog.LevelWarn
+	case "ERROR":
+		lvl = slog.LevelError
+	default:
+		return nil, fmt.Errorf("--logging_level=%q: want DEBUG, INFO, WARNING or ERROR", l.level)
+	}
+	opts := &slog.HandlerOptions{Level: lvl}
+	var h slog.Handler
+	switch l.format {
+	case "text":
+		h = slog.NewTextHandler(os.Stderr, opts)
+	case "json":
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	default:
+		return nil, fmt.Errorf("--log_format=%q: want text or json", l.format)
+	}
+	return slog.New(h).With("component", component), nil
+}
+
+func runMaster(ctx context.Context, args []string) int {
+	fs := flags.NewSet("cairn master", os.Stderr)
+	var cfg master.Config
+	cfg.RegisterFlags(fs)
+	var lf logFlags
+	lf.register(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return exitCode("master", err)
+	}
+	log, err := lf.logger("master")
+	if err != nil {
+		return exitCode("master", err)
+	}
+	m, err := master.New(cfg, log)
+	if err != nil {
+		return exitCode("master", err)
+	}
+	return exitCode("master", m.Run(ctx))
+}
+
+func runAgent(ctx context.Context, args []string) int {
+	fs := flags.NewSet("cairn agent", os.Stderr)
+	var cfg agent.Config
+	cfg.RegisterFlags(fs)
+	var lf logFlags
+	lf.register(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return exitCode("agent", err)
+	}
+	log, err := lf.logger("agent")
+	if err != nil {
+		return exitCode("agent", err)
+	}
+	a, err := agent.New(cfg, log)
+	if err != nil {
+		return exitCode("agent", err)
+	}
+	return exitCode("agent", a.Run(ctx))
+}
+
+func runExecutor(ctx context.Context, args []string) int {
+	fs := flags.NewSet("cairn executor", os.Stderr)
+	var lf logFlags
+	lf.register(fs)
+	if err := parseNoArgs(fs, args); err != nil {
+		return exitCode("executor", err)
+	}
+	log, err := lf.logger("executor")
+	if err != nil {
+		return exitCode("executor", err)
+	}
+	return exitCode("executor", executor.Run(ctx, os.LookupEnv, log))
+}
+
+func parseNoArgs(fs *flags.Set, args []string) error {
+	rest, err := fs.Parse(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments %q", rest)
+	}
+	return nil
+}
+
+// runDev runs a master and an agent in one process. It accepts every master
+// and every agent flag; a flag both have (--ip, --hostname, --advertise_ip,
+// --work_dir, --logging_level) goes to both, with --work_dir the parent of
+// master/ and agent/. --port and --gossip_port are the master's; the agent's
+// are --agent_port and --agent_gossip_port.
+func runDev(ctx context.Context, args []string) int {
+	mfs := flags.NewSet("cairn dev", os.Stderr)
+	afs := flags.NewSet("cairn dev", os.Stderr)
+	var mcfg master.Config
+	var acfg agent.Config
+	mcfg.RegisterFlags(mfs)
+	acfg.RegisterFlags(afs)
+	var lf logFlags
+	lf.register(mfs)
+	var base string
+	var agentPort, agentGossip int
+	dfs := flags.NewSet("cairn dev", os.Stderr)
+	dfs.String(&base, "work_dir", ".cairn", "parent of the master's and the agent's work dirs")
+	dfs.Int(&agentPort, "agent_port", 5051, "the agent's HTTP port")
+	dfs.Int(&agentGossip, "agent_gossip_port", 5056, "the agent's gossip port")
+
+	var margs, aargs, dargs []string
+	for _, a := range args {
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		name = strings.TrimPrefix(name, "no-")
+		switch {
+		case dfs.Has(name):
+			dargs = append(dargs, a)
+		case name == "port" || name == "gossip_port":
+			margs = append(margs, a)
+		case mfs.Has(name) && afs.Has(name):
+			margs, aargs = append(margs, a), append(aargs, a)
+		case mfs.Has(name):
+			margs = append(margs, a)
+		case afs.Has(name):
+			aargs = append(aargs, a)
+		default:
+			return exitCode("dev", fmt.Errorf("unknown flag %q (see cairn master --help and cairn agent --help)", a))
+		}
+	}
+	if !hasFlag(margs, "ip") {
+		margs = append(margs, "--ip=127.0.0.1")
+		aargs = append(aargs, "--ip=127.0.0.1")
+	}
+	for _, p := range []struct {
+		fs   *flags.Set
+		args []string
+	}{{dfs, dargs}, {mfs, margs}, {afs, aargs}} {
+		if err := parseNoArgs(p.fs, p.args); err != nil {
+			return exitCode("dev", err)
+		}
+	}
+	// The agent's own values win over anything the environment gave both.
+	if err := afs.FlagSet().Set("port", fmt.Sprint(agentPort)); err != nil {
+		return exitCode("dev", err)
+	}
+	if err := afs.FlagSet().Set("gossip_port", fmt.Sprint(agentGossip)); err != nil {
+		return exitCode("dev", err)
+	}
+	abs, err := filepath.Abs(base)
+	if err != nil {
+		return exitCode("dev", err)
+	}
+	mcfg.WorkDir = filepath.Join(abs, "master")
+	acfg.WorkDir = filepath.Join(abs, "agent")
+	log, err := lf.logger("dev")
+	if err != nil {
+		return exitCode("dev", err)
+	}
+	m, err := master.New(mcfg, log.With("component", "master"))
+	if err != nil {
+		return exitCode("dev", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return m.Run(gctx) })
+	g.Go(func() error {
+		select {
+		case <-m.Ready():
+		case <-gctx.Done():
+			return nil
+		}
+		acfg.Master = net.JoinHostPort(m.Addr().Addr().String(), fmt.Sprint(m.Addr().Port()))
+		a, err := agent.New(acfg, log.With("component", "agent"))
+		if err != nil {
+			return err
+		}
+		return a.Run(gctx)
+	})
+	log.Info("cairn dev: master and agent starting", "work_dir", abs)
+	return exitCode("dev", g.Wait())
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		n := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
