@@ -1,0 +1,91 @@
+package containerizer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	"golang.org/x/sys/unix"
+)
+
+// hostCgroups is what New learns about the host's cgroups, once.
+type hostCgroups struct {
+	mode   cgroupMode
+	mounts []cgroupMount // v1 hierarchies (legacy and hybrid)
+	own    procCgroup    // the agent's own cgroups
+	// swapLimit reports that the memory controller can limit swap (v1
+	// memory.memsw.*; v2 always, as libcontainer skips a missing
+	// memory.swap.max when no swap is allowed).
+	swapLimit bool
+}
+
+func probeCgroups() (hostCgroups, error) {
+	var h hostCgroups
+	var root, unified unix.Statfs_t
+	if err := unix.Statfs(cgroupMountpoint, &root); err != nil {
+		return h, fmt.Errorf("statfs %s: %w", cgroupMountpoint, err)
+	}
+	if err := unix.Statfs(hybridMountpoint, &unified); err != nil && !errors.Is(err, unix.ENOENT) {
+		return h, fmt.Errorf("statfs %s: %w", hybridMountpoint, err)
+	}
+	mode, err := detectMode(root.Type, unified.Type)
+	if err != nil {
+		return h, err
+	}
+	if (mode == modeUnified) != cgroups.IsCgroup2UnifiedMode() {
+		return h, fmt.Errorf("cgroup mode %s disagrees with libcontainer's probe", mode)
+	}
+	h.mode = mode
+
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return h, fmt.Errorf("read own cgroup: %w", err)
+	}
+	if h.own, err = parseProcCgroup(string(self)); err != nil {
+		return h, err
+	}
+
+	var available []string
+	if mode == modeUnified {
+		b, err := os.ReadFile(filepath.Join(cgroupMountpoint, "cgroup.controllers"))
+		if err != nil {
+			return h, fmt.Errorf("read cgroup v2 controllers: %w", err)
+		}
+		available = strings.Fields(string(b))
+		h.swapLimit = true
+	} else {
+		mounts, err := cgroups.GetCgroupMounts(false)
+		if err != nil {
+			return h, fmt.Errorf("find cgroup v1 mounts: %w", err)
+		}
+		for _, m := range mounts {
+			var names []string
+			for _, c := range m.Subsystems {
+				// Named hierarchies come back without their "name="
+				// prefix; libcontainer and /proc keep it.
+				if _, ok := h.own.v1["name="+c]; ok {
+					c = "name=" + c
+				}
+				names = append(names, c)
+				if c == "memory" {
+					_, err := os.Stat(filepath.Join(m.Mountpoint, "memory.memsw.limit_in_bytes"))
+					h.swapLimit = err == nil
+				}
+			}
+			h.mounts = append(h.mounts, cgroupMount{Mountpoint: m.Mountpoint, Root: m.Root, Controllers: names})
+			available = append(available, names...)
+		}
+	}
+	if missing := missingControllers(mode, available); len(missing) > 0 {
+		return h, fmt.Errorf("cgroup %s controllers not available: %s (mount them, or on v2 enable them in the root's cgroup.subtree_control)", mode, strings.Join(missing, ", "))
+	}
+	return h, nil
+}
+
+// dirs returns the directories of a container's cgroups (see cgroupDirs).
+func (h hostCgroups) dirs(root, id string) (map[string]string, error) {
+	return cgroupDirs(h.mode, h.mounts, h.own, root, id)
+}
