@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/cairnhq/cairn/api"
+	"github.com/cairnhq/cairn/api/recordio"
 )
 
 // WriteTimeout bounds one record's write; a client that stops reading for
@@ -26,7 +26,7 @@ var ErrStreamClosed = errors.New("stream closed")
 // ResponseWriter cannot be used after its handler returns.
 type Stream struct {
 	mu     sync.Mutex
-	w      http.ResponseWriter
+	rec    *recordio.Writer
 	rc     *http.ResponseController
 	codec  api.Codec
 	closed bool
@@ -44,7 +44,7 @@ func OpenStream(w http.ResponseWriter, c api.Codec, extra http.Header) (*Stream,
 	h.Del("Content-Length")
 	h.Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	s := &Stream{w: w, rc: http.NewResponseController(w), codec: c, done: make(chan struct{})}
+	s := &Stream{rec: recordio.NewWriter(w), rc: http.NewResponseController(w), codec: c, done: make(chan struct{})}
 	if err := s.rc.Flush(); err != nil {
 		return nil, fmt.Errorf("flush stream headers: %w", err)
 	}
@@ -67,23 +67,15 @@ func (s *Stream) Send(msg proto.Message) error {
 // SendRaw writes an already encoded record (so one event encoded once can go
 // to many streams of the same codec).
 func (s *Stream) SendRaw(record []byte) error {
-	frame := make([]byte, 0, len(record)+12)
-	frame = strconv.AppendInt(frame, int64(len(record)), 10)
-	frame = append(frame, '\n')
-	frame = append(frame, record...)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return ErrStreamClosed
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(WriteTimeout))
-	if _, err := s.w.Write(frame); err != nil {
+	if err := s.rec.Write(record); err != nil {
 		s.closeLocked()
-		return fmt.Errorf("write event: %w", err)
-	}
-	if err := s.rc.Flush(); err != nil {
-		s.closeLocked()
-		return fmt.Errorf("flush event: %w", err)
+		return fmt.Errorf("send event: %w", err)
 	}
 	return nil
 }
