@@ -52,7 +52,7 @@ func (d *decoder) object(m protoreflect.Message, depth int) error {
 		d.pos++
 		return nil
 	}
-	fields := m.Descriptor().Fields()
+	byName := planOf(m.Descriptor()).byName
 	for {
 		key, err := d.str()
 		if err != nil {
@@ -61,10 +61,7 @@ func (d *decoder) object(m protoreflect.Message, depth int) error {
 		if err := d.expect(':'); err != nil {
 			return err
 		}
-		fd := fields.ByName(protoreflect.Name(key))
-		if fd == nil {
-			fd = fields.ByJSONName(string(key))
-		}
+		fd := byName[string(key)]
 		if fd == nil {
 			// Unknown fields are ignored, as Mesos does.
 			err = d.skip(depth + 1)

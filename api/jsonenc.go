@@ -28,17 +28,31 @@ type fieldPlan struct {
 	emitDefault bool
 }
 
-var plans sync.Map // protoreflect.FullName -> []fieldPlan
+// msgPlan is the per-type table both directions use.
+type msgPlan struct {
+	fields []fieldPlan
+	// byName maps proto names and JSON (lowerCamel) names to fields;
+	// indexing it with string(bytes) does not allocate.
+	byName map[string]protoreflect.FieldDescriptor
+}
 
-func planFor(md protoreflect.MessageDescriptor) []fieldPlan {
-	if p, ok := plans.Load(md.FullName()); ok {
-		return p.([]fieldPlan)
+// plans caches msgPlans by descriptor: keying by the descriptor (a
+// pointer) rather than its name keeps lookups allocation-free.
+var plans sync.Map // protoreflect.MessageDescriptor -> *msgPlan
+
+func planOf(md protoreflect.MessageDescriptor) *msgPlan {
+	if p, ok := plans.Load(md); ok {
+		return p.(*msgPlan)
 	}
 	fields := md.Fields()
-	p := make([]fieldPlan, fields.Len())
-	for i := range p {
+	p := &msgPlan{
+		fields: make([]fieldPlan, fields.Len()),
+		byName: make(map[string]protoreflect.FieldDescriptor, 2*fields.Len()),
+	}
+	for i := range p.fields {
 		fd := fields.Get(i)
-		p[i] = fieldPlan{
+		p.byName[fd.JSONName()] = fd
+		p.fields[i] = fieldPlan{
 			fd:       fd,
 			key:      strconv.Quote(string(fd.Name())) + ":",
 			required: fd.Cardinality() == protoreflect.Required,
@@ -46,8 +60,17 @@ func planFor(md protoreflect.MessageDescriptor) []fieldPlan {
 				fd.HasDefault() && !isDeprecated(fd) && fd.ContainingOneof() == nil,
 		}
 	}
-	plans.Store(md.FullName(), p)
+	// Proto names win over a JSON name that happens to collide with one.
+	for i := range p.fields {
+		p.byName[string(p.fields[i].fd.Name())] = p.fields[i].fd
+	}
+	plans.Store(md, p)
 	return p
+}
+
+// planFor returns the field table of md.
+func planFor(md protoreflect.MessageDescriptor) []fieldPlan {
+	return planOf(md).fields
 }
 
 func isDeprecated(fd protoreflect.FieldDescriptor) bool {
