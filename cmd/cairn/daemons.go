@@ -142,20 +142,30 @@ func runDev(ctx context.Context, args []string) int {
 	dfs.Int(&agentGossip, "agent_gossip_port", 5056, "the agent's gossip port")
 
 	var margs, aargs, dargs []string
-	for _, a := range args {
-		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") {
+			return exitCode("dev", fmt.Errorf("unexpected argument %q", a))
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		name = strings.TrimPrefix(name, "no-")
+		// "--flag value": keep the value with its flag.
+		group := []string{a}
+		if !hasValue && !dfs.IsBool(name) && !mfs.IsBool(name) && !afs.IsBool(name) && i+1 < len(args) {
+			group = append(group, args[i+1])
+			i++
+		}
 		switch {
 		case dfs.Has(name):
-			dargs = append(dargs, a)
+			dargs = append(dargs, group...)
 		case name == "port" || name == "gossip_port":
-			margs = append(margs, a)
+			margs = append(margs, group...)
 		case mfs.Has(name) && afs.Has(name):
-			margs, aargs = append(margs, a), append(aargs, a)
+			margs, aargs = append(margs, group...), append(aargs, group...)
 		case mfs.Has(name):
-			margs = append(margs, a)
+			margs = append(margs, group...)
 		case afs.Has(name):
-			aargs = append(aargs, a)
+			aargs = append(aargs, group...)
 		default:
 			return exitCode("dev", fmt.Errorf("unknown flag %q (see cairn master --help and cairn agent --help)", a))
 		}

@@ -54,6 +54,13 @@ func (s *Set) Duration(p *time.Duration, name string, def time.Duration, help st
 	s.fs.Var(durationValue{p}, name, help)
 }
 
+// IsBool reports whether name is a registered boolean flag (which takes no
+// separate value argument).
+func (s *Set) IsBool(name string) bool {
+	f := s.fs.Lookup(name)
+	return f != nil && isBool(f)
+}
+
 // Has reports whether a flag of that name is registered.
 func (s *Set) Has(name string) bool { return s.fs.Lookup(name) != nil }
 
