@@ -224,3 +224,10 @@ func (m *Manager) Forget(k Key) { delete(m.streams, k) }
 
 // Len is the number of open streams.
 func (m *Manager) Len() int { return len(m.streams) }
+
+// Seen reports whether the task's open stream has already taken an update
+// with uuid (so a resent update is a duplicate).
+func (m *Manager) Seen(k Key, uuid []byte) bool {
+	s := m.streams[k]
+	return s != nil && s.seen[string(uuid)]
+}

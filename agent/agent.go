@@ -1,0 +1,285 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/containerizer"
+	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/isolators"
+	"github.com/cairnhq/cairn/resources"
+	"google.golang.org/protobuf/proto"
+)
+
+// Version is what the agent reports in /state, GET_VERSION and AgentState.
+const Version = "1.11.0-cairn"
+
+// Containerizer is what the agent needs from a containerizer:
+// containerizer.Linux in production, containerizer/fake in tests. Every
+// method may block (kernel work) and is called from goroutines other than
+// the agent's state loop; all must be safe for concurrent use.
+type Containerizer interface {
+	// Launch starts a container; it blocks until the init process runs.
+	Launch(ctx context.Context, spec containerizer.Spec) (int, error)
+	// Wait blocks until the container's init process has exited.
+	Wait(ctx context.Context, id ids.ContainerID) (containerizer.Exit, error)
+	// Destroy kills every process of the container and removes its
+	// cgroups; idempotent.
+	Destroy(ctx context.Context, id ids.ContainerID) error
+	// Usage reads the container's resource usage (OOMKills among it).
+	Usage(id ids.ContainerID) (containerizer.Usage, error)
+	// Containers lists the containers present, including ones a previous
+	// agent process left behind.
+	Containers() ([]ids.ContainerID, error)
+	// SandboxPath is where the host sandbox directory appears inside a
+	// container.
+	SandboxPath(host string) string
+}
+
+// Option changes how New builds an Agent.
+type Option func(*options)
+
+type options struct {
+	ctr Containerizer
+}
+
+// WithContainerizer replaces the default Linux containerizer. The root and
+// kernel checks of New belong to the Linux containerizer and are skipped:
+// an injected containerizer brings its own requirements.
+func WithContainerizer(c Containerizer) Option {
+	return func(o *options) { o.ctr = c }
+}
+
+// Agent is one agent daemon.
+type Agent struct {
+	cfg        Config
+	log        *slog.Logger
+	ctr        Containerizer
+	isolation  isolators.Set
+	total      resources.Resources
+	attributes []*mesospb.Attribute
+	client     *http.Client
+	started    time.Time
+
+	ready chan struct{}
+	addr  netip.AddrPort // set before ready is closed
+	ip    string         // advertised IP, set before ready
+
+	cmds     chan func(*state) // to the state loop
+	stop     chan struct{}     // closed when the loop ends
+	wg       sync.WaitGroup    // goroutines started on behalf of the loop
+	bg       context.Context   // lives until every container is destroyed
+	bgCancel context.CancelFunc
+	runCtx   context.Context // network calls: done when shutdown starts
+
+	publish chan struct{} // capacity 1: availability changed
+}
+
+// New validates cfg, probes the kernel (for the Linux containerizer),
+// detects resources and prepares the work directory. It starts nothing.
+func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if o.ctr == nil {
+		if os.Geteuid() != 0 {
+			return nil, errNotRoot
+		}
+		if err := probeKernel(); err != nil {
+			return nil, fmt.Errorf("probe kernel: %w", err)
+		}
+	}
+	iso, err := isolators.Parse(cfg.Isolation, isolators.Config{EnableCFS: cfg.CgroupsEnableCFS, PidsMax: int64(cfg.CgroupsPidsMax)})
+	if err != nil {
+		return nil, fmt.Errorf("parse --isolation: %w", err)
+	}
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("create work_dir: %w", err)
+	}
+	host, err := readHostFacts(cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	total, err := totalResources(cfg.Resources, host)
+	if err != nil {
+		return nil, err
+	}
+	attrs, err := parseAttributes(cfg.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("parse --attributes: %w", err)
+	}
+	if o.ctr == nil {
+		lc, err := containerizer.New(containerizer.Config{
+			StateDir:    filepath.Join(cfg.RuntimeDir, "containers"),
+			CgroupsRoot: cfg.CgroupsRoot,
+			Logger:      log,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start containerizer: %w", err)
+		}
+		o.ctr = lc
+	}
+	a := &Agent{
+		cfg:        cfg,
+		log:        log,
+		ctr:        o.ctr,
+		isolation:  iso,
+		total:      total,
+		attributes: attrs,
+		client:     &http.Client{Timeout: 30 * time.Second},
+		ready:      make(chan struct{}),
+		cmds:       make(chan func(*state)),
+		stop:       make(chan struct{}),
+		publish:    make(chan struct{}, 1),
+	}
+	log.Info("agent configured", "resources", total.String(), "work_dir", cfg.WorkDir, "isolation", iso.Names())
+	return a, nil
+}
+
+// Ready is closed once the agent serves HTTP.
+func (a *Agent) Ready() <-chan struct{} { return a.ready }
+
+// Addr is the HTTP address the agent listens on; valid after Ready.
+func (a *Agent) Addr() netip.AddrPort { return a.addr }
+
+// Run serves until ctx is done, then leaves gossip, stops serving, destroys
+// its containers and returns nil. Errors are returned only for a failed start.
+func (a *Agent) Run(ctx context.Context) error {
+	a.started = time.Now()
+	ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.IP, strconv.Itoa(a.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen for http: %w", err)
+	}
+	ap, err := netip.ParseAddrPort(ln.Addr().String())
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("parse listen address: %w", err)
+	}
+	a.addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	a.ip = advertiseIP(a.cfg, a.addr.Addr())
+	a.runCtx = ctx
+	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
+	defer a.bgCancel()
+
+	st, err := a.newState()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	a.cleanupLeftovers(ctx)
+
+	g, err := a.startGossip(st)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	loopCtx, stopLoop := context.WithCancel(context.Background())
+	loopDone := make(chan struct{})
+	go func() { defer close(loopDone); a.loop(loopCtx, st) }()
+	var side sync.WaitGroup
+	side.Add(2)
+	go func() { defer side.Done(); a.membership(ctx, g) }()
+	go func() { defer side.Done(); a.publisher(ctx, g) }()
+	close(a.ready)
+	a.log.Info("agent serving", "http_addr", a.addr.String(), "advertise_ip", a.ip, "gossip_name", g.Name())
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		a.log.Error("http server stopped", "err", err)
+	}
+	side.Wait()
+	if err := g.Leave(time.Second); err != nil {
+		a.log.Warn("leave gossip", "err", err)
+	}
+	g.Close()
+	// Executor streams keep their handlers open; close them so Shutdown
+	// can finish, then destroy every container.
+	a.shutdownExecutors()
+	shCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := srv.Shutdown(shCtx); err != nil {
+		srv.Close()
+	}
+	cancel()
+	stopLoop()
+	<-loopDone
+	a.wg.Wait()
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// advertiseIP picks the IP others reach this agent at: --advertise_ip, else
+// a specific --ip, else the local address the kernel would use towards the
+// master (no packet is sent), else loopback.
+func advertiseIP(cfg Config, listen netip.Addr) string {
+	if cfg.AdvertiseIP != "" {
+		return cfg.AdvertiseIP
+	}
+	if !listen.IsUnspecified() {
+		return listen.String()
+	}
+	if c, err := net.Dial("udp", cfg.Master); err == nil {
+		defer c.Close()
+		if ua, ok := c.LocalAddr().(*net.UDPAddr); ok {
+			return ua.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
+
+// cleanupLeftovers destroys containers a crashed earlier agent left behind
+// (until recovery re-attaches to them).
+func (a *Agent) cleanupLeftovers(ctx context.Context) {
+	left, err := a.ctr.Containers()
+	if err != nil {
+		a.log.Warn("list leftover containers", "err", err)
+		return
+	}
+	for _, id := range left {
+		if err := a.ctr.Destroy(ctx, id); err != nil && !errors.Is(err, containerizer.ErrNotFound) {
+			a.log.Warn("destroy leftover container", "container_id", id, "err", err)
+			continue
+		}
+		a.log.Info("destroyed leftover container", "container_id", id)
+	}
+}
+
+// agentInfo builds the AgentInfo the master admits; id is empty before the
+// first admission.
+func (a *Agent) agentInfo(id ids.AgentID) *mesospb.AgentInfo {
+	info := &mesospb.AgentInfo{
+		Hostname:   proto.String(a.cfg.Hostname),
+		Port:       proto.Int32(int32(a.addr.Port())),
+		Resources:  resourcesToProto(a.total),
+		Attributes: a.attributes,
+	}
+	if id != "" {
+		info.Id = &mesospb.AgentID{Value: proto.String(string(id))}
+	}
+	return info
+}

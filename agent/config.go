@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/cairnhq/cairn/agent/statusupdate"
+	"github.com/cairnhq/cairn/internal/flags"
+)
+
+// Config is the agent's configuration: the Mesos agent flags plus knobs
+// tests turn.
+type Config struct {
+	Master      string // host:port of a master (--master)
+	IP          string // listen address (--ip)
+	Port        int    // HTTP port (--port); 0 picks one
+	AdvertiseIP string // address others use to reach this agent (--advertise_ip)
+	Hostname    string // reported hostname (--hostname)
+	WorkDir     string // --work_dir
+	RuntimeDir  string // --runtime_dir, default <work_dir>/run
+
+	Resources  string // --resources, Mesos syntax
+	Attributes string // --attributes, "rack:a;zone:b"
+
+	Isolation        string // --isolation
+	CgroupsRoot      string // --cgroups_root
+	CgroupsEnableCFS bool   // --cgroups_enable_cfs
+	CgroupsPidsMax   int    // --cgroups_pids_max
+
+	ExecutorRegistrationTimeout time.Duration // --executor_registration_timeout
+	ExecutorShutdownGracePeriod time.Duration // --executor_shutdown_grace_period
+
+	GossipPort int // --gossip_port; 0 picks one
+
+	// Not flags.
+
+	// StatusUpdateRetryMin/Max set the resend schedule of unacknowledged
+	// status updates (defaults 10 s and 10 min, as Mesos).
+	StatusUpdateRetryMin, StatusUpdateRetryMax time.Duration
+	// MasterCheckInterval is how often the agent checks that the master is
+	// among its live gossip members (default 2 s).
+	MasterCheckInterval time.Duration
+	// ExecutorBinary is the cairn binary bound into command task containers
+	// at /.cairn/cairn; default: this process's executable.
+	ExecutorBinary string
+	// AvailabilityDebounce delays republishing availability after a
+	// resource change so bursts cost one gossip update (default 200 ms).
+	AvailabilityDebounce time.Duration
+}
+
+// RegisterFlags registers the agent's flags on fs with their defaults.
+func (c *Config) RegisterFlags(fs *flags.Set) {
+	fs.String(&c.Master, "master", "", "host:port of a master (required)")
+	fs.String(&c.IP, "ip", "0.0.0.0", "IP address to listen on")
+	fs.Int(&c.Port, "port", 5051, "HTTP port to listen on")
+	fs.String(&c.AdvertiseIP, "advertise_ip", "", "IP address advertised to the master and executors")
+	fs.String(&c.Hostname, "hostname", "", "hostname to report (default: the system hostname)")
+	fs.String(&c.WorkDir, "work_dir", "/var/lib/cairn/agent", "directory for sandboxes and agent metadata")
+	fs.String(&c.RuntimeDir, "runtime_dir", "", "directory for runtime state (default <work_dir>/run)")
+	fs.String(&c.Resources, "resources", "", "total resources, e.g. cpus:4;mem:2048;ports:[31000-32000]; missing ones are detected")
+	fs.String(&c.Attributes, "attributes", "", "attributes, e.g. rack:a;zone:b;level:3")
+	fs.String(&c.Isolation, "isolation", "cgroups/cpu,cgroups/mem,cgroups/pids", "isolators, comma separated")
+	fs.String(&c.CgroupsRoot, "cgroups_root", "cairn", "cgroup below which containers are created")
+	fs.Bool(&c.CgroupsEnableCFS, "cgroups_enable_cfs", true, "enforce a hard CPU quota (CFS) of the task's cpus")
+	fs.Int(&c.CgroupsPidsMax, "cgroups_pids_max", 4096, "maximum processes and threads per container")
+	fs.Duration(&c.ExecutorRegistrationTimeout, "executor_registration_timeout", time.Minute, "how long an executor may take to subscribe")
+	fs.Duration(&c.ExecutorShutdownGracePeriod, "executor_shutdown_grace_period", 5*time.Second, "how long an executor has to exit after SHUTDOWN")
+	fs.Int(&c.GossipPort, "gossip_port", 5056, "gossip port (UDP and TCP)")
+}
+
+func (c *Config) defaults() error {
+	if c.IP == "" {
+		c.IP = "0.0.0.0"
+	}
+	if c.WorkDir == "" {
+		c.WorkDir = "/var/lib/cairn/agent"
+	}
+	wd, err := filepath.Abs(c.WorkDir)
+	if err != nil {
+		return fmt.Errorf("resolve work_dir: %w", err)
+	}
+	c.WorkDir = wd
+	if c.RuntimeDir == "" {
+		c.RuntimeDir = filepath.Join(c.WorkDir, "run")
+	}
+	if c.RuntimeDir, err = filepath.Abs(c.RuntimeDir); err != nil {
+		return fmt.Errorf("resolve runtime_dir: %w", err)
+	}
+	if c.Hostname == "" {
+		if c.Hostname, err = os.Hostname(); err != nil {
+			return fmt.Errorf("read hostname: %w", err)
+		}
+	}
+	if c.CgroupsRoot == "" {
+		c.CgroupsRoot = "cairn"
+	}
+	if c.ExecutorRegistrationTimeout <= 0 {
+		c.ExecutorRegistrationTimeout = time.Minute
+	}
+	if c.ExecutorShutdownGracePeriod <= 0 {
+		c.ExecutorShutdownGracePeriod = 5 * time.Second
+	}
+	if c.StatusUpdateRetryMin <= 0 {
+		c.StatusUpdateRetryMin = statusupdate.DefaultRetryMin
+	}
+	if c.StatusUpdateRetryMax <= 0 {
+		c.StatusUpdateRetryMax = statusupdate.DefaultRetryMax
+	}
+	if c.MasterCheckInterval <= 0 {
+		c.MasterCheckInterval = 2 * time.Second
+	}
+	if c.AvailabilityDebounce <= 0 {
+		c.AvailabilityDebounce = 200 * time.Millisecond
+	}
+	if c.ExecutorBinary == "" {
+		if c.ExecutorBinary, err = os.Executable(); err != nil {
+			return fmt.Errorf("find own executable: %w", err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if c.Master == "" {
+		return errors.New("--master is required (host:port of a master)")
+	}
+	host, port, err := net.SplitHostPort(c.Master)
+	if err != nil || host == "" {
+		return fmt.Errorf("--master=%q is not host:port", c.Master)
+	}
+	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
+		return fmt.Errorf("--master=%q has no valid port", c.Master)
+	}
+	if net.ParseIP(c.IP) == nil {
+		return fmt.Errorf("--ip=%q is not an IP address", c.IP)
+	}
+	if c.AdvertiseIP != "" && net.ParseIP(c.AdvertiseIP) == nil {
+		return fmt.Errorf("--advertise_ip=%q is not an IP address", c.AdvertiseIP)
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("--port=%d out of range", c.Port)
+	}
+	if c.GossipPort < 0 || c.GossipPort > 65535 {
+		return fmt.Errorf("--gossip_port=%d out of range", c.GossipPort)
+	}
+	return nil
+}

@@ -1,0 +1,211 @@
+package agent
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/cairnhq/cairn/agent/statusupdate"
+	"github.com/cairnhq/cairn/api/endpoint"
+	"github.com/cairnhq/cairn/api/internalpb"
+	"github.com/cairnhq/cairn/api/masterpb"
+	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/ids"
+	"google.golang.org/protobuf/proto"
+)
+
+func (a *Agent) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/v1/executor", a.executorAPI)
+	mux.HandleFunc("/api/v1", a.operatorAPI)
+	mux.HandleFunc("/internal/v1/state", a.internalState)
+	mux.HandleFunc("/internal/v1/registered", internalPost(a, func() *internalpb.Registered { return &internalpb.Registered{} }, a.registered))
+	mux.HandleFunc("/internal/v1/run_tasks", internalPost(a, func() *internalpb.RunTasks { return &internalpb.RunTasks{} }, a.runTasks))
+	mux.HandleFunc("/internal/v1/kill_task", internalPost(a, func() *internalpb.KillTask { return &internalpb.KillTask{} }, a.killTask))
+	mux.HandleFunc("/internal/v1/shutdown_framework", internalPost(a, func() *internalpb.ShutdownFramework { return &internalpb.ShutdownFramework{} }, a.shutdownFramework))
+	mux.HandleFunc("/internal/v1/status_update_ack", internalPost(a, func() *internalpb.StatusUpdateAck { return &internalpb.StatusUpdateAck{} }, a.statusUpdateAck))
+	for _, prefix := range []string{"", "/slave(1)"} {
+		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
+		mux.HandleFunc(prefix+"/state", a.legacyState)
+		mux.HandleFunc(prefix+"/state.json", a.legacyState)
+	}
+	return mux
+}
+
+// snapshot is AgentState built on the loop.
+func (a *Agent) snapshot(st *state) *internalpb.AgentState {
+	out := &internalpb.AgentState{
+		AgentInfo: a.agentInfo(st.agentID),
+		Version:   proto.String(Version),
+		NodeName:  proto.String(a.nodeName()),
+	}
+	agentID := &mesospb.AgentID{Value: proto.String(string(st.agentID))}
+	for fwID, fw := range st.frameworks {
+		out.Frameworks = append(out.Frameworks, fw.info)
+		for _, e := range fw.executors {
+			if !e.command {
+				out.Executors = append(out.Executors, e.info)
+			}
+			for _, t := range e.core.Tasks() {
+				mt := &mesospb.Task{
+					Name:        proto.String(t.Info.GetName()),
+					TaskId:      t.Info.GetTaskId(),
+					FrameworkId: fw.info.GetId(),
+					ExecutorId:  &mesospb.ExecutorID{Value: proto.String(string(e.core.ID))},
+					AgentId:     agentID,
+					State:       t.State.Enum(),
+					Resources:   t.Info.GetResources(),
+					KillPolicy:  t.Info.GetKillPolicy(),
+				}
+				if t.Info.Executor != nil {
+					mt.ExecutorId = t.Info.GetExecutor().GetExecutorId()
+				}
+				key := statusupdate.Key{Framework: fwID, Task: ids.TaskID(t.Info.GetTaskId().GetValue())}
+				if p := st.sum.Pending(key); len(p) > 0 {
+					mt.StatusUpdateState = p[0].Status.GetState().Enum()
+					mt.StatusUpdateUuid = p[0].Status.GetUuid()
+					for _, u := range p {
+						mt.Statuses = append(mt.Statuses, u.Status)
+					}
+				}
+				out.Tasks = append(out.Tasks, mt)
+			}
+		}
+	}
+	return out
+}
+
+func (a *Agent) internalState(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		endpoint.Errorf(w, http.StatusMethodNotAllowed, "expecting a 'GET' request, received '%s'", r.Method)
+		return
+	}
+	var snap *internalpb.AgentState
+	if err := a.do(r.Context(), func(st *state) { snap = a.snapshot(st) }); err != nil {
+		endpoint.Errorf(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
+	b, err := proto.Marshal(snap)
+	if err != nil {
+		endpoint.Error(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	w.Write(b)
+}
+
+// legacyState serves the minimal Mesos /state JSON.
+func (a *Agent) legacyState(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		endpoint.Errorf(w, http.StatusMethodNotAllowed, "expecting a 'GET' request, received '%s'", r.Method)
+		return
+	}
+	var out map[string]any
+	if err := a.do(r.Context(), func(st *state) { out = a.legacyJSON(st) }); err != nil {
+		endpoint.Errorf(w, http.StatusServiceUnavailable, "%v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+func (a *Agent) legacyJSON(st *state) map[string]any {
+	frameworks := []any{}
+	for _, fw := range st.frameworks {
+		executors := []any{}
+		for _, e := range fw.executors {
+			tasks := []any{}
+			for _, t := range e.core.Tasks() {
+				res, _ := resourcesFromProto(t.Info.GetResources())
+				tasks = append(tasks, map[string]any{
+					"id":           t.Info.GetTaskId().GetValue(),
+					"name":         t.Info.GetName(),
+					"framework_id": fw.info.GetId().GetValue(),
+					"executor_id":  string(e.core.ID),
+					"slave_id":     string(st.agentID),
+					"state":        t.State.String(),
+					"resources":    res.Flatten(),
+				})
+			}
+			executors = append(executors, map[string]any{
+				"id":        string(e.core.ID),
+				"name":      e.info.GetName(),
+				"container": string(e.container),
+				"directory": e.sandbox,
+				"tasks":     tasks,
+			})
+		}
+		frameworks = append(frameworks, map[string]any{
+			"id":        fw.info.GetId().GetValue(),
+			"name":      fw.info.GetName(),
+			"user":      fw.info.GetUser(),
+			"executors": executors,
+		})
+	}
+	used := st.allocated()
+	return map[string]any{
+		"version":              Version,
+		"id":                   string(st.agentID),
+		"pid":                  "slave(1)@" + a.endpoint(),
+		"hostname":             a.cfg.Hostname,
+		"start_time":           float64(a.started.UnixNano()) / 1e9,
+		"resources":            a.total.Flatten(),
+		"used_resources":       used.Flatten(),
+		"unreserved_resources": a.total.Flatten(),
+		"master_hostname":      st.masterInfo.GetHostname(),
+		"frameworks":           frameworks,
+		"completed_frameworks": []any{},
+	}
+}
+
+// operatorAPI serves the subset of the agent operator API that the
+// generated master types can express; the rest is 501 until agent.proto
+// is generated.
+func (a *Agent) operatorAPI(w http.ResponseWriter, r *http.Request) {
+	call := &masterpb.Call{}
+	codec, err := endpoint.Decode(r, call)
+	if err != nil {
+		endpoint.Error(w, err)
+		return
+	}
+	switch call.GetType() {
+	case masterpb.Call_GET_HEALTH:
+		endpoint.Reply(w, codec, http.StatusOK, &masterpb.Response{
+			Type:      masterpb.Response_GET_HEALTH.Enum(),
+			GetHealth: &masterpb.Response_GetHealth{Healthy: proto.Bool(true)},
+		})
+	case masterpb.Call_GET_VERSION:
+		endpoint.Reply(w, codec, http.StatusOK, &masterpb.Response{
+			Type:       masterpb.Response_GET_VERSION.Enum(),
+			GetVersion: &masterpb.Response_GetVersion{VersionInfo: &mesospb.VersionInfo{Version: proto.String(Version)}},
+		})
+	case masterpb.Call_UNKNOWN:
+		endpoint.Errorf(w, http.StatusBadRequest, "Expecting 'type' to be present")
+	default:
+		endpoint.Errorf(w, http.StatusNotImplemented, "Agent operator call %s is not implemented yet", call.GetType())
+	}
+}
+
+// shutdownExecutors runs when the agent stops: no new work, every stream
+// closed, every container destroyed (recovery will re-attach instead).
+func (a *Agent) shutdownExecutors() {
+	_ = a.do(a.bg, func(st *state) {
+		st.stopping = true
+		for _, fw := range st.frameworks {
+			for _, e := range fw.executors {
+				if e.stream != nil {
+					e.stream.close()
+				}
+				if e.exited {
+					continue
+				}
+				if e.launched {
+					a.destroy(e.container)
+				} else {
+					e.destroyRequested = true
+				}
+			}
+		}
+	})
+	_ = time.Now
+}

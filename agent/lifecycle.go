@@ -1,0 +1,237 @@
+package agent
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cairnhq/cairn/agent/statusupdate"
+	"github.com/cairnhq/cairn/agent/task"
+	"github.com/cairnhq/cairn/api/executorpb"
+	"github.com/cairnhq/cairn/api/internalpb"
+	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/containerizer"
+	"github.com/cairnhq/cairn/ids"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+)
+
+// apply performs the effects the core returned for e.
+func (a *Agent) apply(st *state, fw *framework, e *executor, effs []task.Effect) {
+	for _, eff := range effs {
+		switch eff := eff.(type) {
+		case task.SendLaunch:
+			a.sendEvent(e, &executorpb.Event{Type: executorpb.Event_LAUNCH.Enum(),
+				Launch: &executorpb.Event_Launch{Task: eff.Task}})
+		case task.SendKill:
+			a.sendEvent(e, &executorpb.Event{Type: executorpb.Event_KILL.Enum(),
+				Kill: &executorpb.Event_Kill{TaskId: &mesospb.TaskID{Value: proto.String(string(eff.TaskID))}, KillPolicy: eff.Policy}})
+		case task.SendShutdown:
+			a.sendEvent(e, &executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
+		case task.Report:
+			s := eff.Status
+			s.Uuid = newUUID()
+			s.Timestamp = proto.Float64(float64(time.Now().UnixNano()) / 1e9)
+			s.ContainerStatus = &mesospb.ContainerStatus{ContainerId: &mesospb.ContainerID{Value: proto.String(string(e.container))}}
+			if _, err := a.addUpdate(st, fw, e.core.ID, s); err != nil {
+				a.log.Error("agent status update dropped", "task_id", s.GetTaskId().GetValue(), "err", err)
+			}
+		case task.Destroy:
+			if !e.launched {
+				e.destroyRequested = true
+				continue
+			}
+			a.destroy(e.container)
+		case task.Release:
+			a.release(st, fw, e)
+		}
+	}
+}
+
+func (a *Agent) sendEvent(e *executor, ev *executorpb.Event) {
+	if e.stream == nil || !e.stream.send(ev) {
+		a.log.Warn("executor not connected; event dropped", "executor_id", e.core.ID, "event", ev.GetType().String())
+	}
+}
+
+// addUpdate hands a reliable update to the status update manager; dup is
+// true when the manager had already seen its uuid.
+func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *mesospb.TaskStatus) (dup bool, err error) {
+	if st.agentID != "" {
+		s.AgentId = &mesospb.AgentID{Value: proto.String(string(st.agentID))}
+	}
+	u := statusupdate.Update{
+		Key:      statusupdate.Key{Framework: ids.FrameworkID(fw.info.GetId().GetValue()), Task: ids.TaskID(s.GetTaskId().GetValue())},
+		Executor: exec,
+		Status:   s,
+	}
+	if dup, err = st.sum.Add(u, time.Now()); err != nil || dup {
+		return dup, err
+	}
+	a.log.Info("task status", "framework_id", u.Framework, "task_id", u.Task, "state", s.GetState().String(),
+		"reason", s.GetReason().String(), "source", s.GetSource().String())
+	a.availabilityChanged()
+	a.flushUpdates(st, time.Now())
+	return false, nil
+}
+
+// flushUpdates sends the updates that are due to the master, each in its
+// own goroutine; a failed send is simply retried on schedule.
+func (a *Agent) flushUpdates(st *state, now time.Time) {
+	if st.agentID == "" || st.stopping {
+		return
+	}
+	for _, s := range st.sum.Due(now) {
+		status := proto.Clone(s.Status).(*mesospb.TaskStatus)
+		status.AgentId = &mesospb.AgentID{Value: proto.String(string(st.agentID))}
+		msg := &internalpb.StatusUpdate{
+			FrameworkId: &mesospb.FrameworkID{Value: proto.String(string(s.Framework))},
+			AgentId:     &mesospb.AgentID{Value: proto.String(string(st.agentID))},
+			Status:      status,
+			LatestState: s.Latest.Enum(),
+			ExecutorId:  &mesospb.ExecutorID{Value: proto.String(string(s.Executor))},
+		}
+		a.goBG(func() {
+			if err := a.postMaster(a.runCtx, "/internal/v1/status_update", msg); err != nil {
+				a.log.Warn("send status update; will retry", "task_id", s.Task, "err", err)
+			}
+		})
+	}
+}
+
+// destroy kills a container in the background; its waiter reports the exit.
+func (a *Agent) destroy(id ids.ContainerID) {
+	a.goBG(func() {
+		if err := a.ctr.Destroy(a.bg, id); err != nil {
+			a.log.Warn("destroy container", "container_id", id, "err", err)
+		}
+	})
+}
+
+// release forgets an executor whose container exited and whose terminal
+// updates are acknowledged: cgroups go, the sandbox stays.
+func (a *Agent) release(st *state, fw *framework, e *executor) {
+	a.destroy(e.container)
+	if e.stream != nil {
+		e.stream.close()
+	}
+	delete(fw.executors, e.core.ID)
+	if len(fw.executors) == 0 {
+		delete(st.frameworks, ids.FrameworkID(fw.info.GetId().GetValue()))
+	}
+	a.log.Info("executor released", "executor_id", e.core.ID, "container_id", e.container)
+	a.availabilityChanged()
+}
+
+// launch creates the sandbox and the container in the background, then
+// waits for the container and reports its exit to the loop.
+func (a *Agent) launch(st *state, fw *framework, e *executor, req containerRequest) {
+	agentID := st.agentID
+	fwInfo := fw.info
+	a.goBG(func() {
+		spec, err := a.containerSpec(agentID, fwInfo, e, req)
+		if err == nil {
+			_, err = a.ctr.Launch(a.bg, spec)
+		}
+		if err != nil {
+			a.post(func(st *state) {
+				a.log.Warn("container launch failed", "executor_id", e.core.ID, "container_id", e.container, "err", err)
+				e.exited = true
+				a.apply(st, fw, e, e.core.Exited(task.Exit{LaunchError: err.Error()}))
+			})
+			return
+		}
+		if !a.post(func(st *state) {
+			e.launched = true
+			if e.destroyRequested || st.stopping {
+				a.destroy(e.container)
+			}
+		}) {
+			// The loop is gone (shutdown): nobody else will destroy it.
+			if err := a.ctr.Destroy(a.bg, e.container); err != nil {
+				a.log.Warn("destroy container", "container_id", e.container, "err", err)
+			}
+		}
+		exit, err := a.ctr.Wait(a.bg, e.container)
+		x := task.Exit{Code: exit.Code, OOMKilled: exit.OOMKilled, MemoryLimit: e.memLimit}
+		if exit.Signal != 0 {
+			x.Signal = unix.SignalName(exit.Signal)
+		}
+		if err != nil {
+			x = task.Exit{Code: -1, Signal: "unknown (" + err.Error() + ")"}
+		}
+		a.post(func(st *state) {
+			a.log.Info("container exited", "executor_id", e.core.ID, "container_id", e.container, "exit", exit.String())
+			e.exited = true
+			a.apply(st, fw, e, e.core.Exited(x))
+			if fw.shuttingDown {
+				a.forgetExecutor(st, fw, e)
+			}
+		})
+	})
+}
+
+// containerRequest is what the loop decided about a new container.
+type containerRequest struct {
+	cpus, memMB float64 // container limits including executor overhead
+	args        []string
+	env         []string
+	binds       []containerizer.Bind
+}
+
+// commandExecutorOverhead is what Mesos adds to a command task's container.
+const (
+	commandExecutorCPUs  = 0.1
+	commandExecutorMemMB = 32
+)
+
+// requestFor computes the container of a new executor.
+func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execInfo *mesospb.ExecutorInfo, command bool) (containerRequest, error) {
+	taskRes, err := resourcesFromProto(t.GetResources())
+	if err != nil {
+		return containerRequest{}, err
+	}
+	var req containerRequest
+	req.cpus, req.memMB = taskRes.Scalar("cpus"), taskRes.Scalar("mem")
+	if command {
+		req.cpus += commandExecutorCPUs
+		req.memMB += commandExecutorMemMB
+		req.args = []string{"/.cairn/cairn", "executor"}
+		req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
+		return req, nil
+	}
+	execRes, err := resourcesFromProto(execInfo.GetResources())
+	if err != nil {
+		return containerRequest{}, err
+	}
+	req.cpus += execRes.Scalar("cpus")
+	req.memMB += execRes.Scalar("mem")
+	cmd := execInfo.GetCommand()
+	if cmd.GetShell() {
+		req.args = []string{"/bin/sh", "-c", cmd.GetValue()}
+	} else {
+		req.args = append([]string{cmd.GetValue()}, cmd.GetArguments()...)
+		if len(cmd.GetArguments()) > 0 {
+			req.args = cmd.GetArguments()
+			if cmd.GetValue() != "" {
+				req.args = append([]string{cmd.GetValue()}, cmd.GetArguments()[1:]...)
+			}
+		}
+	}
+	for _, v := range cmd.GetEnvironment().GetVariables() {
+		req.env = append(req.env, v.GetName()+"="+v.GetValue())
+	}
+	return req, nil
+}
+
+func memLimitText(taskMemMB, containerMemMB float64) string {
+	return fmt.Sprintf("requested %gMB (container limit %gMB with executor overhead)", taskMemMB, containerMemMB)
+}
+
+// forgetExecutor drops the unacknowledged updates of a framework that was
+// shut down (nobody will acknowledge them) and releases the executor.
+func (a *Agent) forgetExecutor(st *state, fw *framework, e *executor) {
+	for _, t := range e.core.Tasks() {
+		st.sum.Forget(statusupdate.Key{Framework: ids.FrameworkID(fw.info.GetId().GetValue()), Task: ids.TaskID(t.Info.GetTaskId().GetValue())})
+	}
+	a.apply(st, fw, e, e.core.Forget())
+}
