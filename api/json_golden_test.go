@@ -3,6 +3,7 @@ package api
 import (
 	"testing"
 
+	"github.com/cairnhq/cairn/api/masterpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/api/schedulerpb"
 	"google.golang.org/protobuf/proto"
@@ -154,5 +155,26 @@ func TestJSONFloatFormat(t *testing.T) {
 		if want := `{"value":` + tt.want + `}`; string(got) != want {
 			t.Errorf("Marshal(%v) = %s, want %s", tt.in, got, want)
 		}
+	}
+}
+
+// The operator API types use the same mapping.
+func TestJSONOperatorResponse(t *testing.T) {
+	in := `{"type":"GET_AGENTS","get_agents":{"agents":[{"agent_info":{"hostname":"a1","port":5051,` +
+		`"id":{"value":"m-S0"}},"active":true,"version":"1.11.0","registered_time":{"nanoseconds":1700000000000000000}}]}}`
+	var r masterpb.Response
+	if err := JSON.Unmarshal([]byte(in), &r); err != nil {
+		t.Fatal(err)
+	}
+	out, err := JSON.Marshal(&r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out) != in {
+		t.Errorf("re-encoded:\n got %s\nwant %s", out, in)
+	}
+	if _, err := JSON.Marshal(&masterpb.Response{Type: masterpb.Response_GET_HEALTH.Enum(),
+		GetHealth: &masterpb.Response_GetHealth{}}); err == nil || err.Error() != "get_health.healthy: required field missing" {
+		t.Errorf("missing healthy: %v", err)
 	}
 }
