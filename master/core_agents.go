@@ -1,0 +1,140 @@
+package master
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/cairnhq/cairn/api/internalpb"
+	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/master/allocator"
+	"github.com/cairnhq/cairn/master/registry"
+	"google.golang.org/protobuf/proto"
+)
+
+// agentByNode finds the admitted agent using a gossip node name.
+func (c *core) agentByNode(node string) *agent {
+	for _, a := range c.agents {
+		if a.nodeName == node {
+			return a
+		}
+	}
+	return nil
+}
+
+// AdmitAgent admits (or re-admits) the agent that answered
+// /internal/v1/state at addr: it gets an id if it has none, is recorded in
+// the registry, told it is registered, and handed to the allocator with its
+// live tasks' resources as used.
+func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossipAddr, node string, now time.Time) (ids.AgentID, error) {
+	info := proto.Clone(st.GetAgentInfo()).(*mesospb.AgentInfo)
+	total, err := fromProto(info.GetResources())
+	if err != nil {
+		return "", fmt.Errorf("agent %s resources: %w", node, err)
+	}
+	if info.Hostname == nil {
+		info.Hostname = proto.String(addr.Addr().String())
+	}
+	if info.Port == nil {
+		info.Port = proto.Int32(int32(addr.Port()))
+	}
+	id := ids.AgentID(info.GetId().GetValue())
+	seq := uint64(0)
+	if id == "" {
+		seq = c.nextAgent
+		id = ids.AgentID(fmt.Sprintf("%s-S%d", c.masterID, seq))
+		info.Id = agentIDpb(id)
+	}
+	if old, ok := c.agents[id]; ok {
+		// Re-admission of an agent we still hold (it restarted quickly):
+		// forget the old session first.
+		c.RemoveAgent(old.id, false, now)
+	}
+	if err := c.reg.Apply(registry.AdmitAgent{Info: info, GossipAddress: gossipAddr, Admitted: now, Seq: seq}); err != nil {
+		return "", fmt.Errorf("admit agent: %w", err)
+	}
+	if seq == c.nextAgent && info.GetId().GetValue() == fmt.Sprintf("%s-S%d", c.masterID, seq) {
+		c.nextAgent++
+	}
+	a := &agent{id: id, info: info, addr: addr, gossipAddr: gossipAddr, nodeName: node,
+		total: total, registered: now, version: st.GetVersion()}
+	c.agents[id] = a
+
+	var used []allocator.Allocation
+	for _, tpb := range st.GetTasks() {
+		fid := ids.FrameworkID(tpb.GetFrameworkId().GetValue())
+		res, err := fromProto(tpb.GetResources())
+		if err != nil {
+			c.log.Warn("agent reports a task with invalid resources", "agent_id", id, "task_id", tpb.GetTaskId().GetValue(), "err", err)
+			continue
+		}
+		live := !isTerminal(tpb.GetState())
+		f, known := c.frameworks[fid]
+		role := "*"
+		if known {
+			role = f.roles()[0]
+		}
+		role = resourceRole(tpb.GetResources(), role)
+		if live {
+			used = append(used, allocator.Allocation{Framework: fid, Agent: id, Role: role, Resources: res})
+		}
+		if !known {
+			continue
+		}
+		tid := ids.TaskID(tpb.GetTaskId().GetValue())
+		t := &task{pb: proto.Clone(tpb).(*mesospb.Task), agent: id, role: role, res: res, recovered: !live}
+		t.pb.AgentId = agentIDpb(id)
+		f.tasks[tid] = t
+	}
+	c.allocErr("add agent", c.alloc.AddAgent(id, allocator.AgentInfo{Hostname: info.GetHostname(), Total: total}, used))
+	c.toAgent(a, "registered", &internalpb.Registered{AgentId: agentIDpb(id), MasterInfo: proto.Clone(c.info).(*mesospb.MasterInfo)})
+	c.log.Info("agent admitted", "agent_id", id, "node", node, "addr", addr.String(), "resources", total.String())
+	c.allocateSoon = true
+	return id, nil
+}
+
+// RemoveAgent handles the loss of an agent (gossip Fail or Leave): its
+// offers are rescinded, it leaves the allocator, and each of its live tasks
+// is reported TASK_LOST (TASK_UNREACHABLE for partition-aware frameworks)
+// with REASON_AGENT_REMOVED and a uuid. forget drops it from the registry
+// (graceful leave); a failed agent stays there so it can come back.
+func (c *core) RemoveAgent(id ids.AgentID, forget bool, now time.Time) {
+	a, ok := c.agents[id]
+	if !ok {
+		return
+	}
+	for _, o := range c.offers {
+		if o.agent == id {
+			c.removeOffer(o, true, false, now)
+		}
+	}
+	c.allocErr("remove agent", c.alloc.RemoveAgent(id))
+	delete(c.agents, id)
+	for _, f := range c.frameworks {
+		for tid, t := range f.tasks {
+			if t.agent != id || isTerminal(t.pb.GetState()) || t.pb.GetState() == mesospb.TaskState_TASK_UNREACHABLE {
+				continue
+			}
+			state := mesospb.TaskState_TASK_LOST
+			if f.partitionAware() {
+				state = mesospb.TaskState_TASK_UNREACHABLE
+			}
+			st := c.masterStatus(tid, id, state, mesospb.TaskStatus_REASON_AGENT_REMOVED,
+				"Agent "+string(id)+" removed", true, now)
+			if state == mesospb.TaskState_TASK_UNREACHABLE {
+				st.UnreachableTime = &mesospb.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}
+			}
+			st.ExecutorId = t.pb.ExecutorId
+			c.setMasterState(t, st)
+			t.recovered = true // the agent's resources left with it
+			c.send(f, updateEvent(st))
+		}
+	}
+	if forget {
+		if err := c.reg.Apply(registry.RemoveAgent{ID: id}); err != nil {
+			c.log.Error("persist agent removal", "agent_id", id, "err", err)
+		}
+	}
+	c.log.Info("agent removed", "agent_id", id, "node", a.nodeName, "forget", forget)
+}

@@ -1,0 +1,172 @@
+package master
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cairnhq/cairn/api/masterpb"
+	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/resources"
+	"google.golang.org/protobuf/proto"
+)
+
+// Read-only views of the core for the operator API and /state. They copy,
+// so the result may leave the loop goroutine.
+
+func timeInfo(t time.Time) *mesospb.TimeInfo {
+	if t.IsZero() {
+		return nil
+	}
+	return &mesospb.TimeInfo{Nanoseconds: proto.Int64(t.UnixNano())}
+}
+
+func (c *core) sortedAgents() []*agent {
+	out := make([]*agent, 0, len(c.agents))
+	for _, a := range c.agents {
+		out = append(out, a)
+	}
+	slices.SortFunc(out, func(a, b *agent) int { return strings.Compare(string(a.id), string(b.id)) })
+	return out
+}
+
+func (c *core) sortedFrameworks() []*framework {
+	out := make([]*framework, 0, len(c.frameworks))
+	for _, f := range c.frameworks {
+		out = append(out, f)
+	}
+	slices.SortFunc(out, func(a, b *framework) int { return strings.Compare(string(a.id), string(b.id)) })
+	return out
+}
+
+// usedOn sums what frameworks use (live tasks) and are offered on agent id.
+func (c *core) usedOn(id ids.AgentID) (used, offered resources.Resources) {
+	for _, f := range c.frameworks {
+		for _, t := range f.tasks {
+			if t.agent == id && !isTerminal(t.pb.GetState()) && !t.recovered {
+				used = used.Add(t.res)
+			}
+		}
+	}
+	for _, o := range c.offers {
+		if o.agent == id {
+			offered = offered.Add(o.res)
+		}
+	}
+	return used, offered
+}
+
+func (c *core) frameworkUse(f *framework) (used, offered resources.Resources) {
+	for _, t := range f.tasks {
+		if !isTerminal(t.pb.GetState()) && !t.recovered {
+			used = used.Add(t.res)
+		}
+	}
+	for id := range f.offers {
+		if o, ok := c.offers[id]; ok {
+			offered = offered.Add(o.res)
+		}
+	}
+	return used, offered
+}
+
+func (c *core) viewAgents() *masterpb.Response_GetAgents {
+	out := &masterpb.Response_GetAgents{}
+	for _, a := range c.sortedAgents() {
+		used, offered := c.usedOn(a.id)
+		version := a.version
+		if version == "" {
+			version = Version
+		}
+		out.Agents = append(out.Agents, &masterpb.Response_GetAgents_Agent{
+			AgentInfo:          proto.Clone(a.info).(*mesospb.AgentInfo),
+			Active:             proto.Bool(true),
+			Version:            proto.String(version),
+			Pid:                proto.String("slave(1)@" + a.addr.String()),
+			RegisteredTime:     timeInfo(a.registered),
+			TotalResources:     toProto(a.total, ""),
+			AllocatedResources: toProto(used, ""),
+			OfferedResources:   toProto(offered, ""),
+		})
+	}
+	return out
+}
+
+func (c *core) viewFramework(f *framework, live bool) *masterpb.Response_GetFrameworks_Framework {
+	used, offered := c.frameworkUse(f)
+	out := &masterpb.Response_GetFrameworks_Framework{
+		FrameworkInfo:      proto.Clone(f.info).(*mesospb.FrameworkInfo),
+		Active:             proto.Bool(live && f.active),
+		Connected:          proto.Bool(live && f.stream != ""),
+		Recovered:          proto.Bool(false),
+		RegisteredTime:     timeInfo(f.registered),
+		ReregisteredTime:   timeInfo(f.reregistered),
+		AllocatedResources: toProto(used, ""),
+		OfferedResources:   toProto(offered, ""),
+	}
+	if f.stream == "" {
+		out.UnregisteredTime = timeInfo(f.unregistered)
+	}
+	if live {
+		for id := range f.offers {
+			if o, ok := c.offers[id]; ok {
+				out.Offers = append(out.Offers, proto.Clone(o.pb).(*mesospb.Offer))
+			}
+		}
+	}
+	return out
+}
+
+func (c *core) viewFrameworks() *masterpb.Response_GetFrameworks {
+	out := &masterpb.Response_GetFrameworks{}
+	for _, f := range c.sortedFrameworks() {
+		out.Frameworks = append(out.Frameworks, c.viewFramework(f, true))
+	}
+	for _, f := range c.completed {
+		out.CompletedFrameworks = append(out.CompletedFrameworks, c.viewFramework(f, false))
+	}
+	return out
+}
+
+func (c *core) viewTasks() *masterpb.Response_GetTasks {
+	out := &masterpb.Response_GetTasks{}
+	add := func(f *framework) {
+		tids := make([]ids.TaskID, 0, len(f.tasks))
+		for id := range f.tasks {
+			tids = append(tids, id)
+		}
+		slices.Sort(tids)
+		for _, id := range tids {
+			t := f.tasks[id]
+			pb := proto.Clone(t.pb).(*mesospb.Task)
+			switch {
+			case t.pb.GetState() == mesospb.TaskState_TASK_UNREACHABLE:
+				out.UnreachableTasks = append(out.UnreachableTasks, pb)
+			case isTerminal(t.pb.GetState()):
+				out.CompletedTasks = append(out.CompletedTasks, pb)
+			default:
+				out.Tasks = append(out.Tasks, pb)
+			}
+		}
+		for _, t := range f.completed {
+			out.CompletedTasks = append(out.CompletedTasks, proto.Clone(t).(*mesospb.Task))
+		}
+	}
+	for _, f := range c.sortedFrameworks() {
+		add(f)
+	}
+	for _, f := range c.completed {
+		add(f)
+	}
+	return out
+}
+
+func (c *core) viewState() *masterpb.Response_GetState {
+	return &masterpb.Response_GetState{
+		GetTasks:      c.viewTasks(),
+		GetExecutors:  &masterpb.Response_GetExecutors{},
+		GetFrameworks: c.viewFrameworks(),
+		GetAgents:     c.viewAgents(),
+	}
+}
