@@ -106,7 +106,7 @@ func runExecutor(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("executor", err)
 	}
-	return exitCode("executor", executor.Run(ctx, os.LookupEnv, log))
+	return exitCode("executor", executor.Run(ctx, os.Environ(), log))
 }
 
 func parseNoArgs(fs *flags.Set, args []string) error {
