@@ -202,6 +202,25 @@ func (rs Resources) SetItems(name string) []string {
 	return slices.Clone(out)
 }
 
+// ScalarQuantities returns only the scalars, summed by name over roles and
+// marked unreserved: the measure of how much of a pool something holds,
+// which stays meaningful when added up over many agents (ranges would not:
+// port 31000 of one agent is not port 31000 of another).
+func (rs Resources) ScalarQuantities() Resources {
+	var out []Resource
+	for _, r := range rs.items {
+		if r.Type != Scalar {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].Name == r.Name {
+			out[n-1].Scalar = addFixed(out[n-1].Scalar, r.Scalar)
+			continue
+		}
+		out = append(out, Resource{Name: r.Name, Role: Unreserved, Type: Scalar, Scalar: r.Scalar})
+	}
+	return Resources{items: out}
+}
+
 // Reserved returns the resources reserved for role (the unreserved ones when
 // role is "*").
 func (rs Resources) Reserved(role string) Resources {

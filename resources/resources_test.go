@@ -61,6 +61,9 @@ func TestAccessors(t *testing.T) {
 	if got := rs.AllocatableTo("eng"); !got.Equal(rs) {
 		t.Errorf("AllocatableTo(eng) = %s", got)
 	}
+	if got := rs.ScalarQuantities().String(); got != "cpus:6.5;mem:1024" {
+		t.Errorf("ScalarQuantities() = %s", got)
+	}
 	// Items is a deep copy: changing it must not change rs.
 	items := rs.Items()
 	items[len(items)-1].Set[0] = "zzz"
