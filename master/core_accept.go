@@ -207,8 +207,8 @@ func taskRole(f *framework, ti *mesospb.TaskInfo) string {
 // resourceRole is the allocation role named by resources, or def.
 func resourceRole(rs []*mesospb.Resource, def string) string {
 	for _, r := range rs {
-		if r.GetAllocationInfo().Role != nil {
-			return r.GetAllocationInfo().GetRole()
+		if ai := r.GetAllocationInfo(); ai != nil && ai.Role != nil {
+			return ai.GetRole()
 		}
 	}
 	return def
@@ -244,8 +244,8 @@ func (c *core) addTask(f *framework, a *agent, ti *mesospb.TaskInfo, role string
 	if ex := ti.GetExecutor(); ex != nil {
 		pb.ExecutorId = ex.ExecutorId
 	}
-	if u := ti.GetCommand().User; u != nil {
-		pb.User = u
+	if cmd := ti.GetCommand(); cmd != nil && cmd.User != nil {
+		pb.User = cmd.User
 	} else {
 		pb.User = f.info.User
 	}

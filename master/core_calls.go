@@ -83,7 +83,7 @@ func checkCallShape(call *schedulerpb.Call) error {
 		if call.Kill == nil {
 			return missing("kill")
 		}
-		if call.GetKill().GetTaskId().Value == nil {
+		if call.GetKill().GetTaskId() == nil {
 			return missing("kill.task_id")
 		}
 	case schedulerpb.Call_SHUTDOWN:

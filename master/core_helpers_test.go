@@ -160,3 +160,7 @@ func mustCall(t *testing.T, c *core, cl *schedulerpb.Call, stream string) {
 		t.Fatalf("%s: %v", cl.GetType(), err)
 	}
 }
+
+func mustParse(s string) resources.Resources { return resources.MustParse(s) }
+
+func mustAddr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
