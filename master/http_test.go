@@ -366,3 +366,7 @@ func TestHTTPLegacyState(t *testing.T) {
 		t.Errorf("/health: %d", res.StatusCode)
 	}
 }
+
+func mustJSON(t *testing.T, msg proto.Message) []byte { return jsonBody(t, msg) }
+
+func newReader(r io.Reader) *recordio.Reader { return recordio.NewReader(r, recordio.DefaultMaxRecord) }
