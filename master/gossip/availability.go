@@ -239,7 +239,7 @@ func decodeAvailability(b []byte) (Availability, error) {
 	d := decoder{b: b[3:]}
 	a.Seq = d.uvarint("seq")
 	a.Epoch = d.uvarint("epoch")
-	port := d.uvarint("http port")
+	a.HTTPPort = d.port("http port")
 	a.AgentID = ids.AgentID(d.string("agent id", MaxAgentIDLen))
 	a.Hostname = d.string("hostname", MaxHostnameLen)
 	for _, r := range []*Resources{&a.Total, &a.Free} {
@@ -259,10 +259,6 @@ func decodeAvailability(b []byte) (Availability, error) {
 	if len(d.b) != 0 {
 		return Availability{}, fmt.Errorf("%w: %d trailing bytes", ErrInvalidAvailability, len(d.b))
 	}
-	if port > 0xffff {
-		return Availability{}, fmt.Errorf("%w: http port %d", ErrInvalidAvailability, port)
-	}
-	a.HTTPPort = uint16(port)
 	if err := a.validate(); err != nil {
 		return Availability{}, fmt.Errorf("%w: %w", ErrInvalidAvailability, err)
 	}
@@ -295,6 +291,15 @@ func (d *decoder) uvarint(field string) uint64 {
 	}
 	d.b = d.b[n:]
 	return v
+}
+
+func (d *decoder) port(field string) uint16 {
+	v := d.uvarint(field)
+	if d.err == nil && v > 0xffff {
+		d.err = fmt.Errorf("%w: %s %d", ErrInvalidAvailability, field, v)
+		return 0
+	}
+	return uint16(v)
 }
 
 func (d *decoder) string(field string, limit int) string {

@@ -14,28 +14,38 @@ import (
 // long something took.
 const settle = 20 * time.Second
 
-// recorder collects the events one node's callback receives.
+// recorder collects the events one node's callback receives, with the
+// time each arrived.
 type recorder struct {
 	mu     sync.Mutex
 	events []Event
+	at     []time.Time
 }
 
 func (r *recorder) record(ev Event) {
+	now := time.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
+	r.at = append(r.at, now)
 }
 
 // find returns the first event of kind about name.
 func (r *recorder) find(kind Kind, name string) (Event, bool) {
+	ev, _, ok := r.findAt(kind, name)
+	return ev, ok
+}
+
+// findAt is find that also says when the event arrived.
+func (r *recorder) findAt(kind Kind, name string) (Event, time.Time, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, ev := range r.events {
+	for i, ev := range r.events {
 		if ev.Kind == kind && ev.Member.Name == name {
-			return ev, true
+			return ev, r.at[i], true
 		}
 	}
-	return Event{}, false
+	return Event{}, time.Time{}, false
 }
 
 // await waits for an event of kind about name and returns it.

@@ -75,11 +75,14 @@ func TestMetadataUpdatePropagates(t *testing.T) {
 func TestCloseWithoutLeaveIsAFailure(t *testing.T) {
 	nodes := startCluster(t, "crash", 3)
 	victim := nodes[2]
+	killed := time.Now()
 	if err := victim.Close(); err != nil {
 		t.Fatal(err)
 	}
 	for _, nd := range nodes[:2] {
 		ev := nd.rec.await(t, Fail, victim.Name())
+		_, at, _ := nd.rec.findAt(Fail, victim.Name())
+		t.Logf("%s reported the failure %s after the kill", nd.Name(), at.Sub(killed).Round(time.Millisecond))
 		if ev.Member.State != Dead || ev.Member.Addr != victim.LocalAddr() {
 			t.Errorf("%s got %+v", nd.Name(), ev)
 		}
