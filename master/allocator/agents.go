@@ -43,7 +43,7 @@ func (a *Allocator) AddAgent(id ids.AgentID, info AgentInfo, used []Allocation) 
 	a.agents[id] = ag
 	a.agentOrder = append(a.agentOrder, id)
 	a.orderDirty = true
-	a.setTotal(a.total.Add(info.Total))
+	a.setTotal(a.total.Add(info.Total.ScalarQuantities()))
 	for _, u := range used {
 		a.track(u.Framework, u.Role, ag, u.Resources)
 	}
@@ -58,7 +58,7 @@ func (a *Allocator) UpdateAgent(id ids.AgentID, info AgentInfo) error {
 	if !ok {
 		return fmt.Errorf("update agent %s: unknown agent", id)
 	}
-	total := a.total.Subtract(ag.info.Total).Add(info.Total)
+	total := a.total.Subtract(ag.info.Total.ScalarQuantities()).Add(info.Total.ScalarQuantities())
 	ag.info = info
 	ag.free = info.Total.Subtract(ag.allocated)
 	ag.hasGPUs = info.Total.Quantity("gpus") > 0
@@ -86,7 +86,7 @@ func (a *Allocator) RemoveAgent(id ids.AgentID) error {
 	a.agentOrder[i] = a.agentOrder[last]
 	a.agentOrder = a.agentOrder[:last]
 	a.orderDirty = true
-	a.setTotal(a.total.Subtract(ag.info.Total))
+	a.setTotal(a.total.Subtract(ag.info.Total.ScalarQuantities()))
 	return nil
 }
 

@@ -37,7 +37,7 @@ type Allocator struct {
 
 	roles      map[string]*role
 	roleSorter Sorter[string]
-	total      resources.Resources // every agent's total, active or not
+	total      resources.Resources // scalar quantities of every agent's total, active or not
 
 	filters filterClock
 	runs    uint64
@@ -159,7 +159,12 @@ func (a *Allocator) untrack(fw ids.FrameworkID, roleName string, ag *agent, res 
 	} else {
 		ag.holdings[h] = left
 	}
-	ag.allocated = ag.allocated.Subtract(res)
+	// Re-add the holdings rather than subtract: should two reports ever claim
+	// the same port, subtracting one claim must not free the other.
+	ag.allocated = resources.Resources{}
+	for _, held := range ag.holdings {
+		ag.allocated = ag.allocated.Add(held)
+	}
 	ag.free = ag.info.Total.Subtract(ag.allocated)
 
 	q := res.ScalarQuantities()

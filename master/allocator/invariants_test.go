@@ -22,7 +22,7 @@ func checkInvariants(a *Allocator) error {
 	fwAlloc := map[fr]resources.Resources{}
 	fwHeld := map[fr]int{}
 	for id, ag := range a.agents {
-		total = total.Add(ag.info.Total)
+		total = total.Add(ag.info.Total.ScalarQuantities())
 		var sum resources.Resources
 		for h, res := range ag.holdings {
 			if res.IsEmpty() {

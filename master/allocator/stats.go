@@ -15,9 +15,10 @@ type Stats struct {
 	Frameworks, ActiveFrameworks int
 	// Filters counts offer filters, as of the last Allocate: expired ones
 	// are dropped there.
-	Filters   int
-	Total     resources.Resources // every agent's total
-	Allocated resources.Resources // offered or in use
+	Filters int
+	// Total and Allocated (offered or in use) are scalar quantities summed
+	// over agents: ranges of different agents do not add up.
+	Total, Allocated resources.Resources
 }
 
 // Stats returns the current figures.
@@ -33,7 +34,7 @@ func (a *Allocator) Stats() Stats {
 		if ag.active {
 			s.ActiveAgents++
 		}
-		s.Allocated = s.Allocated.Add(ag.allocated)
+		s.Allocated = s.Allocated.Add(ag.allocated.ScalarQuantities())
 	}
 	for _, f := range a.frameworks {
 		if f.active {
