@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/api/schedulerpb"
 	"github.com/cairnhq/cairn/ids"
@@ -289,5 +288,3 @@ func appendBounded[T any](list []T, t T, max int) []T {
 	}
 	return list
 }
-
-var _ = internalpb.RunTasks{}

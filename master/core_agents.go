@@ -40,22 +40,22 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 		info.Port = proto.Int32(int32(addr.Port()))
 	}
 	id := ids.AgentID(info.GetId().GetValue())
-	seq := uint64(0)
+	next := uint64(0) // 0: the agent kept the id it was given before
 	if id == "" {
-		seq = c.nextAgent
-		id = ids.AgentID(fmt.Sprintf("%s-S%d", c.masterID, seq))
+		id = ids.AgentID(fmt.Sprintf("%s-S%d", c.masterID, c.nextAgent))
 		info.Id = agentIDpb(id)
+		next = c.nextAgent + 1
 	}
 	if old, ok := c.agents[id]; ok {
 		// Re-admission of an agent we still hold (it restarted quickly):
 		// forget the old session first.
 		c.RemoveAgent(old.id, false, now)
 	}
-	if err := c.reg.Apply(registry.AdmitAgent{Info: info, GossipAddress: gossipAddr, Admitted: now, Seq: seq}); err != nil {
+	if err := c.reg.Apply(registry.AdmitAgent{Info: info, GossipAddress: gossipAddr, Admitted: now, Next: next}); err != nil {
 		return "", fmt.Errorf("admit agent: %w", err)
 	}
-	if seq == c.nextAgent && info.GetId().GetValue() == fmt.Sprintf("%s-S%d", c.masterID, seq) {
-		c.nextAgent++
+	if next != 0 {
+		c.nextAgent = next
 	}
 	a := &agent{id: id, info: info, addr: addr, gossipAddr: gossipAddr, nodeName: node,
 		total: total, registered: now, version: st.GetVersion()}

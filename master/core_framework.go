@@ -63,10 +63,10 @@ func validateFrameworkInfo(info *mesospb.FrameworkInfo) error {
 // framework's id; an error is a 400 for the HTTP layer, before any event.
 func (c *core) Subscribe(call *schedulerpb.Call, stream string, now time.Time) (ids.FrameworkID, error) {
 	sub := call.GetSubscribe()
-	info := proto.Clone(sub.GetFrameworkInfo()).(*mesospb.FrameworkInfo)
 	if err := validateFrameworkInfo(sub.GetFrameworkInfo()); err != nil {
 		return "", err
 	}
+	info := proto.Clone(sub.GetFrameworkInfo()).(*mesospb.FrameworkInfo)
 	id := ids.FrameworkID(info.GetId().GetValue())
 	if call.GetFrameworkId().GetValue() != string(id) {
 		return "", badRequest("'framework_id' differs from 'subscribe.framework_info.id'")
@@ -82,17 +82,17 @@ func (c *core) Subscribe(call *schedulerpb.Call, stream string, now time.Time) (
 		c.failover(f, info, stream, sub.GetSuppressedRoles(), now)
 		return id, nil
 	}
-	seq := uint64(0)
+	next := uint64(0) // 0: the framework brought its own id
 	if id == "" {
-		seq = c.nextFramework
-		id = c.frameworkID(seq)
+		id = c.frameworkID(c.nextFramework)
 		info.Id = frameworkIDpb(id)
+		next = c.nextFramework + 1
 	}
-	if err := c.reg.Apply(registry.AddFramework{Info: info, Registered: now, Seq: seq}); err != nil {
+	if err := c.reg.Apply(registry.AddFramework{Info: info, Registered: now, Next: next}); err != nil {
 		return "", fmt.Errorf("register framework: %w", err)
 	}
-	if id == c.frameworkID(seq) && seq == c.nextFramework {
-		c.nextFramework++
+	if next != 0 {
+		c.nextFramework = next
 	}
 	f := &framework{
 		id: id, info: info, stream: stream, active: true, registered: now,
@@ -235,10 +235,10 @@ func (c *core) Teardown(f *framework, now time.Time) { c.removeFramework(f, now)
 
 // UpdateFramework handles UPDATE_FRAMEWORK.
 func (c *core) UpdateFramework(f *framework, call *schedulerpb.Call_UpdateFramework) error {
-	info := proto.Clone(call.GetFrameworkInfo()).(*mesospb.FrameworkInfo)
-	if err := validateFrameworkInfo(info); err != nil {
+	if err := validateFrameworkInfo(call.GetFrameworkInfo()); err != nil {
 		return err
 	}
+	info := proto.Clone(call.GetFrameworkInfo()).(*mesospb.FrameworkInfo)
 	if id := info.GetId().GetValue(); id != "" && id != string(f.id) {
 		return badRequest("'update_framework.framework_info.id' differs from the framework's id")
 	}

@@ -76,13 +76,14 @@ func (r *Registry) Apply(op Op) error {
 }
 
 // AdmitAgent records an agent, or replaces the record of an agent with the
-// same id (re-admission after a restart). Seq, when non-zero, is the
-// sequence number the master used to make the id; the next one is Seq+1.
+// same id (re-admission after a restart). Next, when non-zero, is the
+// sequence number for the next agent id (the master made this one from
+// Next-1); the registry keeps the highest it was given.
 type AdmitAgent struct {
 	Info          *mesospb.AgentInfo
 	GossipAddress string
 	Admitted      time.Time
-	Seq           uint64
+	Next          uint64
 }
 
 func (o AdmitAgent) apply(st *State) error {
@@ -100,8 +101,8 @@ func (o AdmitAgent) apply(st *State) error {
 	} else {
 		st.Agents = append(st.Agents, rec)
 	}
-	if o.Seq != 0 && o.Seq+1 > st.GetNextAgent() {
-		st.NextAgent = proto.Uint64(o.Seq + 1)
+	if o.Next > st.GetNextAgent() {
+		st.NextAgent = proto.Uint64(o.Next)
 	}
 	return nil
 }
@@ -118,12 +119,12 @@ func (o RemoveAgent) apply(st *State) error {
 	return nil
 }
 
-// AddFramework records a new framework; Info.id must be set. Seq as in
-// AdmitAgent.
+// AddFramework records a new framework; Info.id must be set. Next as in
+// AdmitAgent, for framework ids.
 type AddFramework struct {
 	Info       *mesospb.FrameworkInfo
 	Registered time.Time
-	Seq        uint64
+	Next       uint64
 }
 
 func (o AddFramework) apply(st *State) error {
@@ -138,8 +139,8 @@ func (o AddFramework) apply(st *State) error {
 		Info:         proto.Clone(o.Info).(*mesospb.FrameworkInfo),
 		RegisteredNs: proto.Int64(o.Registered.UnixNano()),
 	})
-	if o.Seq != 0 && o.Seq+1 > st.GetNextFramework() {
-		st.NextFramework = proto.Uint64(o.Seq + 1)
+	if o.Next > st.GetNextFramework() {
+		st.NextFramework = proto.Uint64(o.Next)
 	}
 	return nil
 }

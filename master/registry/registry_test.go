@@ -28,10 +28,10 @@ func TestApplyAndReload(t *testing.T) {
 	}
 	now := time.Unix(1700000000, 5)
 	ops := []Op{
-		AdmitAgent{Info: agentInfo("m-S0"), GossipAddress: "10.0.0.2:5056", Admitted: now, Seq: 0},
-		AdmitAgent{Info: agentInfo("m-S1"), GossipAddress: "10.0.0.3:5056", Admitted: now, Seq: 1},
-		AddFramework{Info: frameworkInfo("m-0000"), Registered: now, Seq: 0},
-		AddFramework{Info: frameworkInfo("m-0001"), Registered: now, Seq: 1},
+		AdmitAgent{Info: agentInfo("m-S0"), GossipAddress: "10.0.0.2:5056", Admitted: now, Next: 1},
+		AdmitAgent{Info: agentInfo("m-S1"), GossipAddress: "10.0.0.3:5056", Admitted: now, Next: 2},
+		AddFramework{Info: frameworkInfo("m-0000"), Registered: now, Next: 1},
+		AddFramework{Info: frameworkInfo("m-0001"), Registered: now, Next: 2},
 		UpdateFramework{Info: frameworkInfo("m-0001"), FailoverDeadline: now.Add(time.Minute)},
 		RemoveAgent{ID: "m-S0"},
 		RemoveFramework{ID: "m-0000"},
