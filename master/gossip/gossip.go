@@ -36,7 +36,7 @@ type Gossip struct {
 
 // New starts listening and becomes a pool of one; call Join to meet others.
 // Events about the local member itself (its Join, its own metadata Updates)
-// are delivered too.
+// are delivered too; the first may reach the callback before New returns.
 func New(cfg Config) (*Gossip, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("check gossip config: %w", err)
