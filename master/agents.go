@@ -96,7 +96,7 @@ func (m *Master) handleGossip(ev gossip.Event, httpAddr netip.AddrPort) {
 	a := m.core.agentByNode(name)
 	switch ev.Kind {
 	case gossip.Join, gossip.Update:
-		if a != nil && a.addr == httpAddr {
+		if a != nil && a.addr == httpAddr && !restarted(a, ev.Member, time.Now()) {
 			return
 		}
 		if m.fetching[name] {
@@ -116,6 +116,22 @@ func (m *Master) handleGossip(ev gossip.Event, httpAddr netip.AddrPort) {
 		m.core.RemoveAgent(a.id, ev.Kind == gossip.Leave, time.Now())
 		m.stopSender(a.id)
 	}
+}
+
+// readmitGrace is how long after an admission the agent may still publish
+// availability without the id it was given (the registered message is on
+// its way).
+const readmitGrace = 5 * time.Second
+
+// restarted reports whether an admitted agent's gossip record says it no
+// longer knows the id we gave it: it restarted faster than gossip could
+// declare it failed, so it must be admitted again.
+func restarted(a *agent, mem gossip.Member, now time.Time) bool {
+	av, err := gossip.UnmarshalAvailability(mem.Meta)
+	if err != nil || av.AgentID == a.id {
+		return false
+	}
+	return now.Sub(a.registered) > readmitGrace
 }
 
 // fetchAndAdmit asks the agent for its state (a few tries) and admits it.

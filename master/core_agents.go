@@ -40,16 +40,30 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 		info.Port = proto.Int32(int32(addr.Port()))
 	}
 	id := ids.AgentID(info.GetId().GetValue())
+	if old := c.agentByNode(node); old != nil && (id == "" || id == old.id) {
+		// The same agent process or its restart: keep its id.
+		id = old.id
+		info.Id = agentIDpb(id)
+	}
 	next := uint64(0) // 0: the agent kept the id it was given before
 	if id == "" {
 		id = ids.AgentID(fmt.Sprintf("%s-S%d", c.masterID, c.nextAgent))
 		info.Id = agentIDpb(id)
 		next = c.nextAgent + 1
 	}
+	readmit := false
 	if old, ok := c.agents[id]; ok {
-		// Re-admission of an agent we still hold (it restarted quickly):
-		// forget the old session first.
-		c.RemoveAgent(old.id, false, now)
+		// Re-admission of an agent we still hold (it restarted faster than
+		// gossip noticed): drop the old session but not its tasks; the
+		// agent's report below is the truth about them.
+		readmit = true
+		for _, o := range c.offers {
+			if o.agent == id {
+				c.removeOffer(o, true, false, now)
+			}
+		}
+		c.allocErr("remove agent", c.alloc.RemoveAgent(old.id))
+		delete(c.agents, id)
 	}
 	if err := c.reg.Apply(registry.AdmitAgent{Info: info, GossipAddress: gossipAddr, Admitted: now, Next: next}); err != nil {
 		return "", fmt.Errorf("admit agent: %w", err)
@@ -62,7 +76,9 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 	c.agents[id] = a
 
 	var used []allocator.Allocation
+	reported := map[ids.TaskID]bool{}
 	for _, tpb := range st.GetTasks() {
+		reported[ids.TaskID(tpb.GetTaskId().GetValue())] = true
 		fid := ids.FrameworkID(tpb.GetFrameworkId().GetValue())
 		res, err := fromProto(tpb.GetResources())
 		if err != nil {
@@ -87,11 +103,38 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 		t.pb.AgentId = agentIDpb(id)
 		f.tasks[tid] = t
 	}
+	if readmit {
+		c.loseUnreported(id, reported, now)
+	}
 	c.allocErr("add agent", c.alloc.AddAgent(id, allocator.AgentInfo{Hostname: info.GetHostname(), Total: total}, used))
 	c.toAgent(a, "registered", &internalpb.Registered{AgentId: agentIDpb(id), MasterInfo: proto.Clone(c.info).(*mesospb.MasterInfo)})
 	c.log.Info("agent admitted", "agent_id", id, "node", node, "addr", addr.String(), "resources", total.String())
 	c.allocateSoon = true
 	return id, nil
+}
+
+// loseUnreported marks the live tasks the master placed on agent id that the
+// re-admitted agent does not report: they never reached it, or died with
+// it. As in Mesos they are TASK_LOST (TASK_DROPPED when partition-aware),
+// reliable, with REASON_AGENT_RESTARTED... for a launch that never arrived
+// Mesos says REASON_TASK_INVALID; Cairn reports what is known.
+func (c *core) loseUnreported(id ids.AgentID, reported map[ids.TaskID]bool, now time.Time) {
+	for _, f := range c.frameworks {
+		for tid, t := range f.tasks {
+			if t.agent != id || reported[tid] || isTerminal(t.pb.GetState()) {
+				continue
+			}
+			state := mesospb.TaskState_TASK_LOST
+			if f.partitionAware() {
+				state = mesospb.TaskState_TASK_DROPPED
+			}
+			st := c.masterStatus(tid, id, state, mesospb.TaskStatus_REASON_AGENT_RESTARTED,
+				"Task not known to the agent after it re-registered", true, now)
+			c.setMasterState(t, st)
+			t.recovered = true // never counted by the new allocator session
+			c.send(f, updateEvent(st))
+		}
+	}
 }
 
 // RemoveAgent handles the loss of an agent (gossip Fail or Leave): its

@@ -239,3 +239,25 @@ func TestAdmitAgentWithTasksAndReadmit(t *testing.T) {
 		t.Errorf("offered %s; the running task's share must be excluded", got)
 	}
 }
+
+func TestReadmitKeepsIDAndLosesUnreportedTasks(t *testing.T) {
+	c := testCore(t)
+	fid, aid, _ := launch(t, c, fwInfo())
+	st := &internalpb.AgentState{AgentInfo: &mesospb.AgentInfo{Hostname: proto.String("a1"),
+		Resources: toProto(mustParse("cpus:4;mem:1024"), "")}}
+	id, err := c.AdmitAgent(st, mustAddr("10.0.0.2:5051"), "10.0.0.2:5056", "agent@a1", t0)
+	if err != nil || id != aid {
+		t.Fatalf("re-admit = %s, %v; want %s", id, err, aid)
+	}
+	ups := updates(events(c.take(), "s1"))
+	if len(ups) != 1 || ups[0].GetState() != mesospb.TaskState_TASK_LOST ||
+		ups[0].GetReason() != mesospb.TaskStatus_REASON_AGENT_RESTARTED || len(ups[0].GetUuid()) != 16 {
+		t.Fatalf("updates = %v", ups)
+	}
+	if c.frameworks[fid].tasks["t1"].pb.GetState() != mesospb.TaskState_TASK_LOST {
+		t.Error("task state not updated")
+	}
+	if n := len(c.agents); n != 1 {
+		t.Errorf("%d agents after re-admission", n)
+	}
+}
