@@ -41,6 +41,7 @@ func (a *Allocator) AddAgent(id ids.AgentID, info AgentInfo, used []Allocation) 
 		hasGPUs:  info.Total.Quantity("gpus") > 0,
 	}
 	a.agents[id] = ag
+	ag.pos = len(a.agentOrder)
 	a.agentOrder = append(a.agentOrder, id)
 	a.orderDirty = true
 	a.setTotal(a.total.Add(info.Total.ScalarQuantities()))
@@ -80,11 +81,12 @@ func (a *Allocator) RemoveAgent(id ids.AgentID) error {
 	for _, f := range a.frameworks {
 		a.filters.forget(f.dropFilters(func(k filterKey) bool { return k.agent == id }))
 	}
-	delete(a.agents, id)
-	i := slices.Index(a.agentOrder, id)
 	last := len(a.agentOrder) - 1
-	a.agentOrder[i] = a.agentOrder[last]
+	moved := a.agentOrder[last]
+	a.agentOrder[ag.pos] = moved
+	a.agents[moved].pos = ag.pos
 	a.agentOrder = a.agentOrder[:last]
+	delete(a.agents, id)
 	a.orderDirty = true
 	a.setTotal(a.total.Subtract(ag.info.Total.ScalarQuantities()))
 	return nil
@@ -118,11 +120,21 @@ func (a *Allocator) visitOrder() []ids.AgentID {
 		})
 		// agentOrder changes only by append and swap-delete, never by map
 		// iteration, so the result depends only on the seed and the calls.
+		a.reindex()
 		return a.agentOrder
 	}
 	if a.orderDirty {
 		slices.Sort(a.agentOrder)
+		a.reindex()
 		a.orderDirty = false
 	}
 	return a.agentOrder
+}
+
+// reindex records each agent's position in agentOrder, which RemoveAgent
+// uses to delete in O(1).
+func (a *Allocator) reindex() {
+	for i, id := range a.agentOrder {
+		a.agents[id].pos = i
+	}
 }

@@ -51,6 +51,7 @@ type agent struct {
 	free      resources.Resources // info.Total − allocated, floored at zero
 	holdings  map[holder]resources.Resources
 	hasGPUs   bool
+	pos       int // index in Allocator.agentOrder
 }
 
 type holder struct {

@@ -45,6 +45,14 @@ func checkInvariants(a *Allocator) error {
 			return fmt.Errorf("agent %s: free %q, want %q", id, ag.free, free)
 		}
 	}
+	if len(a.agentOrder) != len(a.agents) {
+		return fmt.Errorf("%d agents in the visit order, %d known", len(a.agentOrder), len(a.agents))
+	}
+	for i, id := range a.agentOrder {
+		if ag, ok := a.agents[id]; !ok || ag.pos != i {
+			return fmt.Errorf("agent %s at %d in the visit order, recorded position wrong", id, i)
+		}
+	}
 	if !total.Equal(a.total) {
 		return fmt.Errorf("total %q, agents add up to %q", a.total, total)
 	}
