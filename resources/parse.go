@@ -48,7 +48,11 @@ func parseText(s string) (Resources, error) {
 		}
 		items = append(items, r)
 	}
-	return combine(items)
+	rs, err := combine(items)
+	if err != nil {
+		return Resources{}, fmt.Errorf("parse resources: %w", err)
+	}
+	return rs, nil
 }
 
 func parseToken(token string) (Resource, error) {
@@ -148,7 +152,7 @@ func combine(items []Resource) (Resources, error) {
 	var raw []Resource
 	for _, r := range items {
 		if t, seen := types[r.Name]; seen && t != r.Type {
-			return Resources{}, fmt.Errorf("parse resources: %s given as both %v and %v", r.Name, t, r.Type)
+			return Resources{}, fmt.Errorf("%s given as both %v and %v", r.Name, t, r.Type)
 		}
 		types[r.Name] = r.Type
 		k := key{r.Name, r.Role, r.Type}
@@ -162,11 +166,7 @@ func combine(items []Resource) (Resources, error) {
 		raw[i].Ranges = append(raw[i].Ranges, r.Ranges...)
 		raw[i].Set = append(raw[i].Set, r.Set...)
 	}
-	rs, err := New(raw...)
-	if err != nil {
-		return Resources{}, fmt.Errorf("parse resources: %w", err)
-	}
-	return rs, nil
+	return New(raw...)
 }
 
 // jsonResource is the subset of Mesos's Resource JSON that --resources may
@@ -236,7 +236,11 @@ func parseJSON(s string) (Resources, error) {
 		}
 		items = append(items, r)
 	}
-	return combine(items)
+	rs, err := combine(items)
+	if err != nil {
+		return Resources{}, fmt.Errorf("parse resources JSON: %w", err)
+	}
+	return rs, nil
 }
 
 func nameSuffix(name *string) string {
