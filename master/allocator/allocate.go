@@ -13,7 +13,8 @@ import (
 // go whole to the first framework that is active, subscribed to the role,
 // not suppressed for it, allowed on the agent and not filtered. Allocations
 // count as held at once, so the next agent goes to the next-neediest
-// framework. now expires filters; nothing else reads it.
+// framework. now decides which filters are still in force (and expired ones
+// are dropped); nothing else depends on it.
 func (a *Allocator) Allocate(now time.Time) []Allocation {
 	a.runs++
 	a.expireFilters(now)
