@@ -3,6 +3,7 @@ package executor
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,7 +39,7 @@ func startExecutor(t *testing.T, a *fakeAgent, mod func(*Config)) (<-chan error,
 	if mod != nil {
 		mod(&cfg)
 	}
-	e, err := New(cfg, nil)
+	e, err := New(cfg, slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,6 @@ func TestUnacknowledgedUpdatesResentAfterReconnect(t *testing.T) {
 		t.Errorf("re-SUBSCRIBE carries %d unacknowledged tasks, want 1", len(sub.GetUnacknowledgedTasks()))
 	}
 	// The updates are also posted again; acknowledge them now.
-	a.noAck.Store(false)
 	for range sent {
 		a.ack(recv(t, a.updates, "resent update"))
 	}

@@ -67,7 +67,8 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		a.stream = s
 		a.mu.Unlock()
-		a.subs <- call.GetSubscribe()
+		// SUBSCRIBED goes out before the test hears of the subscription,
+		// so that nothing the test sends can overtake it.
 		_ = s.Send(&executorpb.Event{
 			Type: executorpb.Event_SUBSCRIBED.Enum(),
 			Subscribed: &executorpb.Event_Subscribed{
@@ -76,9 +77,13 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 				AgentInfo:     &mesospb.AgentInfo{Hostname: proto.String("localhost")},
 			},
 		})
+		a.subs <- call.GetSubscribe()
 		select {
 		case <-s.Done():
 		case <-r.Context().Done():
+			// Close waits for a Send in progress; the handler must not
+			// return under it.
+			s.Close()
 		}
 	case executorpb.Call_UPDATE:
 		st := call.GetUpdate().GetStatus()
@@ -93,6 +98,12 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *fakeAgent) ack(st *mesospb.TaskStatus) {
+	a.mu.Lock()
+	dropped := a.stream == nil
+	a.mu.Unlock()
+	if dropped {
+		return // like an agent that died before acknowledging
+	}
 	a.send(&executorpb.Event{
 		Type:         executorpb.Event_ACKNOWLEDGED.Enum(),
 		Acknowledged: &executorpb.Event_Acknowledged{TaskId: st.GetTaskId(), Uuid: st.GetUuid()},
@@ -106,7 +117,7 @@ func (a *fakeAgent) send(ev *executorpb.Event) {
 		a.t.Errorf("no stream to send %s on", ev.GetType())
 		return
 	}
-	if err := a.stream.Send(ev); err != nil {
+	if err := a.stream.Send(ev); err != nil && ev.GetType() != executorpb.Event_ACKNOWLEDGED {
 		a.t.Errorf("send %s: %v", ev.GetType(), err)
 	}
 }
