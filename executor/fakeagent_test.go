@@ -20,7 +20,7 @@ import (
 // SUBSCRIBE stream at a time, records SUBSCRIBE and UPDATE calls, and
 // acknowledges updates unless told not to.
 type fakeAgent struct {
-	t       *testing.T
+	t       testing.TB
 	srv     *httptest.Server
 	noAck   atomic.Bool
 	subs    chan *executorpb.Call_Subscribe
@@ -31,7 +31,7 @@ type fakeAgent struct {
 	stream *endpoint.Stream
 }
 
-func newFakeAgent(t *testing.T) *fakeAgent {
+func newFakeAgent(t testing.TB) *fakeAgent {
 	a := &fakeAgent{
 		t:       t,
 		subs:    make(chan *executorpb.Call_Subscribe, 16),
@@ -146,7 +146,7 @@ func (a *fakeAgent) kill(id string, grace time.Duration) {
 // waitTimeout only bounds a hung test; no assertion depends on it.
 const waitTimeout = 20 * time.Second
 
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
