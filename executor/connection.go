@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cairnhq/cairn/api"
 	"github.com/cairnhq/cairn/api/executorpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 )
@@ -140,8 +141,15 @@ func (e *Executor) post(ctx context.Context, u *executorpb.Call_Update) {
 		Type:        executorpb.Call_UPDATE.Enum(),
 		Update:      u,
 	}
-	if err := e.conn.send(ctx, call); err != nil {
-		e.log.Warn("send status update", "task_id", u.GetStatus().GetTaskId().GetValue(),
-			"state", u.GetStatus().GetState().String(), "error", err)
+	err := e.conn.send(ctx, call)
+	if err == nil {
+		return
+	}
+	e.log.Warn("send status update", "task_id", u.GetStatus().GetTaskId().GetValue(),
+		"state", u.GetStatus().GetState().String(), "error", err)
+	if s := api.StatusOf(err, 0); s >= 400 && s < 500 {
+		// The agent refuses this update for good; resending cannot help,
+		// and waiting for its acknowledgement would only delay the exit.
+		e.forget(u.GetStatus().GetUuid())
 	}
 }

@@ -162,14 +162,20 @@ func (e *Executor) exited(ctx context.Context, ex procExit) {
 
 // acknowledged forgets an update the agent has stored.
 func (e *Executor) acknowledged(a *executorpb.Event_Acknowledged) {
+	if e.task != nil && e.task.info.GetTaskId().GetValue() == a.GetTaskId().GetValue() {
+		e.task.acked = true
+	}
+	e.forget(a.GetUuid())
+}
+
+// forget drops an update from the unacknowledged list; once the task is
+// over and nothing is pending the executor is done.
+func (e *Executor) forget(uuid []byte) {
 	for i, u := range e.unacked {
-		if bytes.Equal(u.GetStatus().GetUuid(), a.GetUuid()) {
+		if bytes.Equal(u.GetStatus().GetUuid(), uuid) {
 			e.unacked = append(e.unacked[:i], e.unacked[i+1:]...)
 			break
 		}
-	}
-	if e.task != nil && e.task.info.GetTaskId().GetValue() == a.GetTaskId().GetValue() {
-		e.task.acked = true
 	}
 	if len(e.unacked) == 0 && (e.task == nil || e.task.terminal) && (e.task != nil || e.shutdown) {
 		e.done = true

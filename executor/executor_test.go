@@ -291,3 +291,16 @@ func readPid(t *testing.T, path string) int {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// An update the agent refuses (400) is not kept for resending, so a
+// finished task's executor exits instead of waiting for an ack that cannot
+// come (the test's AckWait is longer than its timeout).
+func TestRefusedUpdatesAreNotWaitedFor(t *testing.T) {
+	a := newFakeAgent(t)
+	a.refuse.Store(true)
+	done, _ := startExecutor(t, a, nil)
+	a.launch(shellTask("task-1", "exit 0"))
+	if err := recv(t, done, "executor exit"); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}

@@ -23,6 +23,7 @@ type fakeAgent struct {
 	t       testing.TB
 	srv     *httptest.Server
 	noAck   atomic.Bool
+	refuse  atomic.Bool // answer UPDATE calls 400
 	subs    chan *executorpb.Call_Subscribe
 	updates chan *mesospb.TaskStatus
 	fw      *mesospb.FrameworkInfo
@@ -87,6 +88,10 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	case executorpb.Call_UPDATE:
 		st := call.GetUpdate().GetStatus()
+		if a.refuse.Load() {
+			endpoint.Errorf(w, http.StatusBadRequest, "Task %s is unknown", st.GetTaskId().GetValue())
+			return
+		}
 		w.WriteHeader(http.StatusAccepted)
 		a.updates <- st
 		if !a.noAck.Load() {
