@@ -41,7 +41,7 @@ type Config struct {
 	Codec api.Codec
 	// HTTPClient makes the requests; nil means a private keep-alive pool.
 	// Its redirect policy is replaced: the client follows 307s itself to
-	// learn the leader.
+	// learn the leader. Its Timeout applies to calls, not to the stream.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	// MinBackoff and MaxBackoff bound the delay between subscribe attempts
@@ -58,10 +58,11 @@ type Config struct {
 
 // Client is a framework's connection to the masters. Create it with New.
 type Client struct {
-	cfg   Config
-	codec api.Codec
-	http  *http.Client
-	log   *slog.Logger
+	cfg        Config
+	codec      api.Codec
+	http       *http.Client // calls; keeps the caller's Timeout
+	streamHTTP *http.Client // SUBSCRIBE; no Timeout
+	log        *slog.Logger
 
 	mu          sync.Mutex
 	leader      string // host:port of the master that took the last SUBSCRIBE
@@ -103,11 +104,15 @@ func New(cfg Config) *Client {
 		}
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	// The event stream lives as long as the subscription: a client-wide
+	// Timeout must not cut it (missed heartbeats detect a dead stream).
+	streamHC := hc
+	streamHC.Timeout = 0
 	info := &mesospb.FrameworkInfo{}
 	if cfg.FrameworkInfo != nil {
 		info = cloneInfo(cfg.FrameworkInfo)
 	}
-	c := &Client{cfg: cfg, codec: cfg.Codec, http: &hc, log: cfg.Logger, info: info}
+	c := &Client{cfg: cfg, codec: cfg.Codec, http: &hc, streamHTTP: &streamHC, log: cfg.Logger, info: info}
 	if id := info.GetId().GetValue(); id != "" {
 		c.frameworkID = &mesospb.FrameworkID{Value: &id}
 	}

@@ -218,3 +218,26 @@ func TestHandlerErrorEndsRun(t *testing.T) {
 		t.Fatal("Connected() = true after Run returned")
 	}
 }
+
+// A Timeout on the caller's HTTP client bounds calls but must not cut the
+// long-lived event stream.
+func TestClientTimeoutDoesNotCutStream(t *testing.T) {
+	m := newFakeMaster(t)
+	cfg := testConfig(t, m.addr())
+	cfg.HTTPClient = &http.Client{Timeout: 50 * time.Millisecond}
+	c := New(cfg)
+	h, evs := events()
+	runClient(t, c, h)
+	recv(t, evs, "SUBSCRIBED")
+	time.Sleep(200 * time.Millisecond) // well past the client's Timeout
+	m.send(offerEvent("O1"))
+	if ev := recv(t, evs, "OFFERS"); ev.GetType() != schedulerpb.Event_OFFERS {
+		t.Fatalf("event = %s, want OFFERS on the first stream", ev.GetType())
+	}
+	m.mu.Lock()
+	n := m.streams
+	m.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("master saw %d SUBSCRIBEs, want the first stream to survive", n)
+	}
+}

@@ -22,7 +22,7 @@ import (
 // streams with Mesos-Stream-Id, 202 for calls on the current stream, 400
 // for calls with a wrong stream id, and a configurable rejection.
 type fakeMaster struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *httptest.Server
 	subs      chan *schedulerpb.Call
 	calls     chan *schedulerpb.Call
@@ -35,7 +35,7 @@ type fakeMaster struct {
 	streams  int
 }
 
-func newFakeMaster(t *testing.T) *fakeMaster {
+func newFakeMaster(t testing.TB) *fakeMaster {
 	m := &fakeMaster{
 		t:         t,
 		subs:      make(chan *schedulerpb.Call, 16),
@@ -145,7 +145,7 @@ func (m *fakeMaster) drop() {
 // waitTimeout only bounds a hung test; no assertion depends on it.
 const waitTimeout = 20 * time.Second
 
-func recv[T any](t *testing.T, ch <-chan T, what string) T {
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:

@@ -70,7 +70,11 @@ func (c *Client) postTo(ctx context.Context, host string, body []byte, streamID 
 		if streamID != "" {
 			req.Header.Set(streamHeader, streamID)
 		}
-		res, err := c.http.Do(req)
+		hc := c.http
+		if streamID == "" {
+			hc = c.streamHTTP // only SUBSCRIBE goes without a stream id
+		}
+		res, err := hc.Do(req)
 		if err != nil {
 			return nil, err
 		}
