@@ -4,6 +4,7 @@ import (
 	"fmt"
 	osexec "os/exec"
 	"strconv"
+	"time"
 )
 
 func exec(name string, args ...string) error {
@@ -15,3 +16,5 @@ func exec(name string, args ...string) error {
 }
 
 func itoa(n uint64) string { return strconv.FormatUint(n, 10) }
+
+func nanotime() int64 { return time.Now().UnixNano() }

@@ -20,9 +20,15 @@ import (
 // test ends (libcontainer removes only the containers' own cgroups).
 func newTestLinux(t testing.TB) *Linux {
 	t.Helper()
+	return newTestLinuxIn(t, t.TempDir())
+}
+
+// newTestLinuxIn is newTestLinux with the state directory below parent.
+func newTestLinuxIn(t testing.TB, parent string) *Linux {
+	t.Helper()
 	kerneltest.Root(t)
 	root := kerneltest.Name("cn")
-	l, err := New(Config{StateDir: filepath.Join(t.TempDir(), "containers"), CgroupsRoot: root, Logger: testLogger(t)})
+	l, err := New(Config{StateDir: filepath.Join(parent, "containers"), CgroupsRoot: root, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -8,11 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/internal/kerneltest"
-	"github.com/cairnhq/cairn/isolators"
 )
 
 func TestLaunchOutputAndExitCode(t *testing.T) {
@@ -118,86 +116,6 @@ func TestNetNS(t *testing.T) {
 	want := "net:[" + itoa(st.Ino) + "]\n"
 	if stdout != want {
 		t.Errorf("container network namespace %q (stderr %q), want %q", stdout, stderr, want)
-	}
-}
-
-func TestMemoryLimitOOM(t *testing.T) {
-	l := newTestLinux(t)
-	b := newBox(t)
-	var lim isolators.Limits
-	if err := (isolators.Mem{}).Spec(isolators.Request{MemMB: 64}, &lim); err != nil {
-		t.Fatal(err)
-	}
-	// tail keeps the last "line" of /dev/zero in memory, and it never ends:
-	// it grows until the kernel kills it. It is the init process itself.
-	s := Spec{Sandbox: b.dir, Args: []string{"/usr/bin/tail", "/dev/zero"}, Stdout: b.stdout, Stderr: b.stderr, Limits: lim}
-	id := launch(t, l, s)
-	e := wait(t, l, id)
-	if !e.OOMKilled || e.Signal != syscall.SIGKILL {
-		t.Errorf("exit = %+v, want OOM kill by SIGKILL", e)
-	}
-	u, err := l.Usage(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("memory: limit %d MiB, peak %d MiB, oom kills %d", u.MemLimitBytes>>20, u.MemMaxUsageBytes>>20, u.OOMKills)
-	if u.MemLimitBytes != 64<<20 || u.OOMKills == 0 || u.MemMaxUsageBytes > 64<<20 {
-		t.Errorf("usage after OOM: limit %d, oom kills %d, peak %d", u.MemLimitBytes, u.OOMKills, u.MemMaxUsageBytes)
-	}
-}
-
-func TestCPUQuota(t *testing.T) {
-	l := newTestLinux(t)
-	b := newBox(t)
-	var lim isolators.Limits
-	if err := (isolators.CPU{EnableCFS: true}).Spec(isolators.Request{CPUs: 0.5}, &lim); err != nil {
-		t.Fatal(err)
-	}
-	// Two spinners on a two-core machine: unthrottled they would use 2 cpus.
-	s := shell(b, "while :; do :; done & while :; do :; done")
-	s.Limits = lim
-	start := time.Now()
-	id := launch(t, l, s)
-	time.Sleep(3 * time.Second)
-	u, err := l.Usage(id)
-	wall := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ratio := float64(u.CPUUsageNanos) / float64(wall.Nanoseconds())
-	t.Logf("cpu 0.5: used %.3f s of cpu in %.3f s wall = %.3f cpus (user %.3f s, system %.3f s); periods %d, throttled %d (%.3f s)",
-		float64(u.CPUUsageNanos)/1e9, wall.Seconds(), ratio, u.CPUUserSeconds, u.CPUSystemSeconds, u.CPUPeriods, u.CPUThrottled, u.CPUThrottledSeconds)
-	if ratio > 0.55 {
-		t.Errorf("container used %.3f cpus with a 0.5 cpu quota", ratio)
-	}
-	if ratio < 0.25 {
-		t.Errorf("container used only %.3f cpus: did the spinners run?", ratio)
-	}
-	if u.CPUThrottled == 0 || u.CPUPeriods == 0 {
-		t.Errorf("nr_periods %d, nr_throttled %d: want throttling", u.CPUPeriods, u.CPUThrottled)
-	}
-	if u.Processes != 2 || u.Threads != 2 {
-		t.Errorf("processes %d, threads %d; want 2 and 2 (the shell and its spinning child)", u.Processes, u.Threads)
-	}
-}
-
-func TestPidsLimit(t *testing.T) {
-	l := newTestLinux(t)
-	b := newBox(t)
-	// A fork loop that only stops when fork fails.
-	s := shell(b, "while :; do sleep 600 & done")
-	s.Limits = isolators.Limits{PidsMax: 16}
-	id := launch(t, l, s)
-	e := wait(t, l, id)
-	_, stderr := b.out(t)
-	if e.Code == 0 || !strings.Contains(strings.ToLower(stderr), "fork") {
-		t.Errorf("exit %+v, stderr %q: want the shell to fail to fork", e, stderr)
-	}
-	if got := cgroupFile(t, l, id, "pids", "pids.max"); got != "16" {
-		t.Errorf("pids.max = %q", got)
-	}
-	if got := cgroupFile(t, l, id, "pids", "pids.events"); got == "max 0" {
-		t.Errorf("pids.events = %q: the limit was never hit", got)
 	}
 }
 
@@ -313,7 +231,9 @@ func TestSignals(t *testing.T) {
 func TestOrphan(t *testing.T) {
 	l1 := newTestLinux(t)
 	b := newBox(t)
-	id := launch(t, l1, shell(b, "sleep 600"))
+	s := shell(b, "")
+	s.Args = []string{"/usr/bin/sleep", "600"}
+	id := launch(t, l1, s)
 	l2, err := New(Config{StateDir: l1.stateDir, CgroupsRoot: l1.cgroupsRoot, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -338,5 +258,38 @@ func TestOrphan(t *testing.T) {
 	}
 	if e := wait(t, l1, id); e.Signal != syscall.SIGKILL {
 		t.Errorf("first agent saw %+v", e)
+	}
+}
+
+func TestLaunchFailureLeavesNothing(t *testing.T) {
+	l := newTestLinux(t)
+	b := newBox(t)
+	for name, s := range map[string]Spec{
+		"missing command": {Sandbox: b.dir, Args: []string{"/nonexistent/cmd"}},
+		"missing sandbox": {Sandbox: filepath.Join(b.dir, "nope"), Args: []string{"/bin/true"}},
+		"missing netns":   {Sandbox: b.dir, Args: []string{"/bin/true"}, NetNS: "/run/netns/cairn-none"},
+	} {
+		s.ID = ids.ContainerID(kerneltest.Name("f"))
+		_, err := l.Launch(context.Background(), s)
+		if err == nil {
+			t.Errorf("%s: Launch succeeded", name)
+			_ = l.Destroy(context.Background(), s.ID)
+			continue
+		}
+		t.Logf("%s: %v", name, err)
+		dirs, _ := l.host.dirs(l.cgroupsRoot, string(s.ID))
+		for _, d := range dirs {
+			if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: cgroup %s left: %v", name, d, err)
+			}
+		}
+		for _, p := range []string{filepath.Join(l.stateDir, string(s.ID)), filepath.Join(l.stateDir, rootfsDir, string(s.ID))} {
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: %s left: %v", name, p, err)
+			}
+		}
+		if _, err := l.Wait(context.Background(), s.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: Wait after failed launch: %v", name, err)
+		}
 	}
 }
