@@ -88,6 +88,14 @@ func (e *Executor) lost(ctx context.Context, err error) {
 	} else {
 		e.log.Debug("subscribe attempt failed", "error", err)
 	}
+	if s := api.StatusOf(err, 0); s >= 400 && s < 500 {
+		// The agent is up and refuses this executor (it forgot it, or
+		// already counts it as terminated): no retry will change that.
+		e.log.Warn("agent refused subscription: killing task", "status", s, "error", err)
+		e.setErr(fmt.Errorf("agent refused subscription: %w", err))
+		e.stop(e.cfg.ShutdownGracePeriod, true)
+		return
+	}
 	if e.subscribed && !e.cfg.Checkpoint {
 		e.log.Info("agent gone and framework not checkpointing: killing task")
 		e.setErr(fmt.Errorf("agent connection lost: %w", err))

@@ -304,3 +304,22 @@ func TestRefusedUpdatesAreNotWaitedFor(t *testing.T) {
 		t.Fatalf("Run = %v", err)
 	}
 }
+
+// A checkpointing executor retries a lost agent, but an agent that answers
+// and refuses the subscription (400) is final.
+func TestRefusedSubscriptionIsFinal(t *testing.T) {
+	a := newFakeAgent(t)
+	done, sandbox := startExecutor(t, a, func(c *Config) { c.Checkpoint = true })
+	a.launch(shellTask("task-1", `echo $$ > pid; exec sleep 100`))
+	a.expect(mesospb.TaskState_TASK_STARTING, "")
+	a.expect(mesospb.TaskState_TASK_RUNNING, "")
+	pid := readPid(t, filepath.Join(sandbox, "pid"))
+	a.refuseSubscribe.Store(true)
+	a.drop()
+	if err := recv(t, done, "executor exit"); err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("Run = %v, want an error saying the agent refused", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("task process %d still exists after the executor exited (kill 0: %v)", pid, err)
+	}
+}

@@ -20,13 +20,16 @@ import (
 // SUBSCRIBE stream at a time, records SUBSCRIBE and UPDATE calls, and
 // acknowledges updates unless told not to.
 type fakeAgent struct {
-	t       testing.TB
-	srv     *httptest.Server
-	noAck   atomic.Bool
-	refuse  atomic.Bool // answer UPDATE calls 400
-	subs    chan *executorpb.Call_Subscribe
-	updates chan *mesospb.TaskStatus
-	fw      *mesospb.FrameworkInfo
+	t      testing.TB
+	srv    *httptest.Server
+	noAck  atomic.Bool
+	refuse atomic.Bool // answer UPDATE calls 400
+	// refuseSubscribe answers SUBSCRIBE 400, as an agent that forgot the
+	// executor does.
+	refuseSubscribe atomic.Bool
+	subs            chan *executorpb.Call_Subscribe
+	updates         chan *mesospb.TaskStatus
+	fw              *mesospb.FrameworkInfo
 
 	mu     sync.Mutex
 	stream *endpoint.Stream
@@ -58,6 +61,10 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch call.GetType() {
 	case executorpb.Call_SUBSCRIBE:
+		if a.refuseSubscribe.Load() {
+			endpoint.Errorf(w, http.StatusBadRequest, "Executor %s is unknown", call.GetExecutorId().GetValue())
+			return
+		}
 		s, err := endpoint.OpenStream(w, codec, nil)
 		if err != nil {
 			return
