@@ -241,3 +241,14 @@ func TestClientTimeoutDoesNotCutStream(t *testing.T) {
 		t.Fatalf("master saw %d SUBSCRIBEs, want the first stream to survive", n)
 	}
 }
+
+func TestRunRejectsIncompleteConfig(t *testing.T) {
+	c := New(Config{Masters: []string{"127.0.0.1:1"}, FrameworkInfo: &mesospb.FrameworkInfo{Name: proto.String("no user")}})
+	if err := c.Run(context.Background(), HandlerFunc(nil)); err == nil || !strings.Contains(err.Error(), "user") {
+		t.Fatalf("Run = %v, want an error about framework_info.user", err)
+	}
+	c = New(testConfig(t))
+	if err := c.Run(context.Background(), HandlerFunc(nil)); err == nil || !strings.Contains(err.Error(), "masters") {
+		t.Fatalf("Run = %v, want an error about masters", err)
+	}
+}

@@ -23,6 +23,15 @@ func (e errHandler) Unwrap() error { return e.err }
 // stream, a refused SUBSCRIBE or heartbeats that stop are retried with
 // backoff, re-subscribing as the same framework.
 func (c *Client) Run(ctx context.Context, h Handler) error {
+	c.mu.Lock()
+	incomplete := c.info.User == nil || c.info.Name == nil
+	c.mu.Unlock()
+	if incomplete {
+		return errors.New("framework_info needs user and name")
+	}
+	if len(c.cfg.Masters) == 0 {
+		return errors.New("no masters configured")
+	}
 	backoff := c.cfg.MinBackoff
 	for {
 		subscribed, err := c.session(ctx, h)
