@@ -293,3 +293,42 @@ func TestLaunchFailureLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentLaunches(t *testing.T) {
+	l := newTestLinux(t)
+	const n = 8
+	boxes := make([]box, n)
+	errs := make(chan error, n)
+	for i := range n {
+		boxes[i] = newBox(t)
+		go func() {
+			s := shell(boxes[i], "echo $$ $(hostname)")
+			s.ID = ids.ContainerID(kerneltest.Name("p"))
+			s.Env = []string{"PATH=/usr/bin"}
+			s.Hostname = string(s.ID)
+			if _, err := l.Launch(context.Background(), s); err != nil {
+				errs <- err
+				return
+			}
+			e, err := l.Wait(context.Background(), s.ID)
+			if err == nil && e.Code != 0 {
+				err = errors.New(e.String())
+			}
+			if derr := l.Destroy(context.Background(), s.ID); err == nil {
+				err = derr
+			}
+			if out, _ := os.ReadFile(boxes[i].stdout); err == nil && string(out) != "1 "+string(s.ID)+"\n" {
+				err = errors.New("output " + string(out))
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got, _ := l.Containers(); len(got) != 0 {
+		t.Errorf("Containers() = %v", got)
+	}
+}
