@@ -130,9 +130,12 @@ func (c Config) withDefaults() Config {
 		c.AckWait = defaultAckWait
 	}
 	if c.HTTPClient == nil {
+		// No proxy (the task's HTTP_PROXY is not for the agent), and an
+		// agent that accepts but never answers counts as gone.
 		c.HTTPClient = &http.Client{Transport: &http.Transport{
-			MaxIdleConnsPerHost: 4,
-			IdleConnTimeout:     90 * time.Second,
+			MaxIdleConnsPerHost:   4,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: callTimeout,
 		}}
 	}
 	return c

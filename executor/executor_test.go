@@ -323,3 +323,25 @@ func TestRefusedSubscriptionIsFinal(t *testing.T) {
 		t.Fatalf("task process %d still exists after the executor exited (kill 0: %v)", pid, err)
 	}
 }
+
+// A checkpointing executor whose agent stays away past the recovery
+// timeout kills its task and exits.
+func TestRecoveryTimeout(t *testing.T) {
+	a := newFakeAgent(t)
+	done, sandbox := startExecutor(t, a, func(c *Config) {
+		c.Checkpoint = true
+		c.RecoveryTimeout = 300 * time.Millisecond
+	})
+	a.launch(shellTask("task-1", `echo $$ > pid; exec sleep 100`))
+	a.expect(mesospb.TaskState_TASK_STARTING, "")
+	a.expect(mesospb.TaskState_TASK_RUNNING, "")
+	pid := readPid(t, filepath.Join(sandbox, "pid"))
+	a.drop()
+	a.srv.Close() // re-subscriptions now fail to connect
+	if err := recv(t, done, "executor exit"); err == nil || !strings.Contains(err.Error(), "unreachable") {
+		t.Fatalf("Run = %v, want an error saying the agent stayed unreachable", err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Fatalf("task process %d still exists after the executor exited (kill 0: %v)", pid, err)
+	}
+}
