@@ -165,6 +165,11 @@ func (l *Linux) Launch(ctx context.Context, spec Spec) (int, error) {
 // start does Launch's work and undoes it on failure.
 func (l *Linux) start(c *container, spec *Spec) (retErr error) {
 	id := string(spec.ID)
+	// A container of an earlier agent may still run under this id: its
+	// root directory must not be touched (the checks below would replace it).
+	if _, err := os.Stat(filepath.Join(l.stateDir, id)); err == nil {
+		return ErrExists
+	}
 	rootfs := filepath.Join(l.stateDir, rootfsDir, id)
 	if err := makeRootfs(rootfs); err != nil {
 		return err

@@ -244,6 +244,17 @@ func TestOrphan(t *testing.T) {
 	if u, err := l2.Usage(id); err != nil || u.Processes != 1 {
 		t.Errorf("Usage of an orphan = %+v, %v", u, err)
 	}
+	// Launching over a running orphan is refused and leaves it alone.
+	s.ID = id
+	if _, err := l2.Launch(context.Background(), s); !errors.Is(err, ErrExists) {
+		t.Errorf("Launch over an orphan: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(l2.stateDir, rootfsDir, string(id), "usr")); err != nil {
+		t.Errorf("orphan's root directory damaged: %v", err)
+	}
+	if u, err := l2.Usage(id); err != nil || u.Processes != 1 {
+		t.Errorf("orphan after refused Launch: %+v, %v", u, err)
+	}
 	paths, _ := l2.CgroupPaths(id)
 	if err := l2.Destroy(context.Background(), id); err != nil {
 		t.Fatal(err)
