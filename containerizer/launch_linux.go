@@ -25,6 +25,8 @@ const DefaultCgroupsRoot = "cairn"
 type Config struct {
 	// StateDir is libcontainer's state root (e.g. <runtime_dir>/containers):
 	// one directory per container, plus the containers' root directories.
+	// It belongs on a tmpfs such as /run: on disk, libcontainer's state
+	// writes make each launch 2-3 times slower.
 	StateDir string
 	// CgroupsRoot is the cgroup under which containers live, at
 	// <CgroupsRoot>/<container id> in every hierarchy (--cgroups_root). A
