@@ -129,9 +129,6 @@ func (r *runner) run(ctx context.Context) error {
 	if errors.Is(err, errDone) {
 		err = nil
 	}
-	tctx, tcancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = r.client.Teardown(tctx)
-	tcancel()
 	if err != nil {
 		return err
 	}
@@ -154,7 +151,19 @@ func (r *runner) handle(ctx context.Context, ev *schedulerpb.Event) error {
 	case schedulerpb.Event_OFFERS:
 		return r.offers(ctx, ev.GetOffers().GetOffers())
 	case schedulerpb.Event_UPDATE:
-		return r.update(ev.GetUpdate().GetStatus())
+		if err := r.update(ev.GetUpdate().GetStatus()); !errors.Is(err, errDone) {
+			return err
+		}
+		// Acknowledge the terminal update before leaving: the handler's
+		// return would do it, but Teardown comes first and closes the stream.
+		st := ev.GetUpdate().GetStatus()
+		if len(st.GetUuid()) > 0 {
+			_ = r.client.Acknowledge(ctx, st.GetAgentId(), st.GetTaskId(), st.GetUuid())
+		}
+		if err := r.client.Teardown(ctx); err != nil {
+			r.logf("teardown: %v", err)
+		}
+		return errDone
 	case schedulerpb.Event_ERROR:
 		return fmt.Errorf("master: %s", ev.GetError().GetMessage())
 	}
