@@ -96,10 +96,10 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	if err := cfg.defaults(); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	if o.ctr == nil {
