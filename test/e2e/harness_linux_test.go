@@ -217,3 +217,24 @@ func (e *env) waitAgents(i, n int) []*masterpb.Response_GetAgents_Agent {
 	})
 	return agents
 }
+
+// progress polls cond until it returns nil, and fails the test when the
+// count it reports has not grown for stall: a bound on liveness (no task
+// finished for a minute), not on speed, so a slow machine only takes longer.
+func progress(t *testing.T, stall time.Duration, cond func() (int, error)) {
+	t.Helper()
+	last, lastAt := -1, time.Now()
+	for {
+		n, err := cond()
+		if err == nil {
+			return
+		}
+		if n > last {
+			last, lastAt = n, time.Now()
+		}
+		if time.Since(lastAt) > stall {
+			t.Fatalf("no progress for %v: %v", stall, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
