@@ -130,16 +130,27 @@ func startAgent(t *testing.T, edit func(*Config, *fakeContainerizer)) *testAgent
 	if edit != nil {
 		edit(&cfg, ctr)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	a, err := New(cfg, log, WithContainerizer(ctr))
+	a, err := New(cfg, testLogger(), WithContainerizer(ctr))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ta := runAgent(t, a, m)
+	ta.ctr = ctr
+	return ta
+}
+
+func testLogger() *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// runAgent runs a until the test ends.
+func runAgent(t *testing.T, a *Agent, m *fakeMaster) *testAgent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ta := &testAgent{Agent: a, ctr: ctr, master: m, done: make(chan error, 1), cancel: cancel}
+	ta := &testAgent{Agent: a, master: m, done: make(chan error, 1), cancel: cancel}
 	go func() { ta.done <- a.Run(ctx) }()
 	select {
 	case <-a.Ready():
