@@ -68,7 +68,7 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 		return dup, err
 	}
 	a.log.Info("task status", "framework_id", u.Framework, "task_id", u.Task, "state", s.GetState().String(),
-		"reason", s.GetReason().String(), "source", s.GetSource().String())
+		"reason", reasonText(s), "source", s.GetSource().String())
 	a.availabilityChanged()
 	a.flushUpdates(st, time.Now())
 	return false, nil
@@ -77,7 +77,7 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 // flushUpdates sends the updates that are due to the master, each in its
 // own goroutine; a failed send is simply retried on schedule.
 func (a *Agent) flushUpdates(st *state, now time.Time) {
-	if st.agentID == "" || st.stopping {
+	if st.agentID == "" || st.stopping || a.runCtx.Err() != nil {
 		return
 	}
 	for _, s := range st.sum.Due(now) {
@@ -234,4 +234,13 @@ func (a *Agent) forgetExecutor(st *state, fw *framework, e *executor) {
 		st.sum.Forget(statusupdate.Key{Framework: ids.FrameworkID(fw.info.GetId().GetValue()), Task: ids.TaskID(t.Info.GetTaskId().GetValue())})
 	}
 	a.apply(st, fw, e, e.core.Forget())
+}
+
+// reasonText is the status's reason, or "" when it has none (the enum's
+// zero value is a real reason, REASON_COMMAND_EXECUTOR_FAILED).
+func reasonText(s *mesospb.TaskStatus) string {
+	if s.Reason == nil {
+		return ""
+	}
+	return s.GetReason().String()
 }
