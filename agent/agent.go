@@ -229,6 +229,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	stopLoop()
 	<-loopDone
 	a.wg.Wait()
+	// A containerizer that owns more than its containers (the cgroups root)
+	// releases it once every container is gone.
+	if c, ok := a.ctr.(interface{ Close() error }); ok {
+		if err := c.Close(); err != nil {
+			a.log.Warn("close containerizer", "err", err)
+		}
+	}
 	a.log.Info("agent stopped")
 	return nil
 }

@@ -162,7 +162,7 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 		}, now, t),
 		info:      execInfo,
 		container: cid,
-		sandbox:   sandboxDir(a.cfg.WorkDir, st.agentID, fwID, execID, cid),
+		sandbox:   sandboxDir(a.cfg.WorkDir, sandboxAgent(st.agentID, t), fwID, execID, cid),
 		memLimit:  memLimitText(res.Scalar("mem"), req.memMB),
 		command:   command,
 	}
@@ -266,3 +266,13 @@ func (a *Agent) statusUpdateAck(st *state, m *internalpb.StatusUpdateAck) error 
 }
 
 var apiStopping = api.HTTPError{Status: http.StatusServiceUnavailable, Msg: "agent is shutting down"}
+
+// sandboxAgent is the agent id a sandbox path uses: the admitted id, or
+// before admission (a launch racing the Registered message) the id the
+// master put in the task.
+func sandboxAgent(id ids.AgentID, t *mesospb.TaskInfo) ids.AgentID {
+	if id == "" {
+		return ids.AgentID(t.GetAgentId().GetValue())
+	}
+	return id
+}
