@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -84,6 +85,10 @@ type Agent struct {
 	runCtx   context.Context // network calls: done when shutdown starts
 
 	publish chan struct{} // capacity 1: availability changed
+
+	// publicID mirrors the loop's agent id (an ids.AgentID) for handlers
+	// that must not wait for the loop.
+	publicID atomic.Value
 }
 
 // New validates cfg, probes the kernel (for the Linux containerizer),
@@ -114,7 +119,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse --isolation: %w", err)
 	}
-	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "slaves"), 0o755); err != nil {
 		return nil, fmt.Errorf("create work_dir: %w", err)
 	}
 	host, err := readHostFacts(cfg.WorkDir)
@@ -187,6 +192,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
+	a.publicID.Store(st.agentID)
 	a.cleanupLeftovers(ctx)
 
 	g, err := a.startGossip(st)

@@ -1,7 +1,10 @@
 package agent
 
 import (
+	"path/filepath"
+
 	"encoding/json"
+	"github.com/cairnhq/cairn/agent/files"
 	"net/http"
 	"time"
 
@@ -24,6 +27,11 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/internal/v1/kill_task", internalPost(a, func() *internalpb.KillTask { return &internalpb.KillTask{} }, a.killTask))
 	mux.HandleFunc("/internal/v1/shutdown_framework", internalPost(a, func() *internalpb.ShutdownFramework { return &internalpb.ShutdownFramework{} }, a.shutdownFramework))
 	mux.HandleFunc("/internal/v1/status_update_ack", internalPost(a, func() *internalpb.StatusUpdateAck { return &internalpb.StatusUpdateAck{} }, a.statusUpdateAck))
+	fsrv := &files.Server{Root: filepath.Join(a.cfg.WorkDir, "slaves"), AgentID: func() string {
+		id, _ := a.publicID.Load().(ids.AgentID)
+		return string(id)
+	}}
+	fsrv.Register(mux, "/slave(1)")
 	for _, prefix := range []string{"", "/slave(1)"} {
 		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 		mux.HandleFunc(prefix+"/state", a.legacyState)

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,5 +141,22 @@ func TestLegacyState(t *testing.T) {
 	info := ta.state(t).GetAgentInfo()
 	if len(info.GetAttributes()) != 2 || info.GetAttributes()[1].GetType() != mesospb.Value_SCALAR {
 		t.Fatalf("attributes %v", info.GetAttributes())
+	}
+}
+
+func TestFilesServeSandbox(t *testing.T) {
+	ta := startAgent(t, nil)
+	ta.register(t, "m1-S1")
+	ta.run(t, commandTask("t1", "cpus:0.5;mem:64"))
+	spec := ta.launched(t)
+	if err := os.WriteFile(filepath.Join(spec.Sandbox, "stdout"), []byte("out!"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	virtual := "/frameworks/fw1/executors/t1/runs/" + string(spec.ID) + "/stdout"
+	for _, path := range []string{"/files/read?offset=0&path=" + virtual, "/slave(1)/files/read?offset=0&path=" + spec.Sandbox + "/stdout"} {
+		code, body := ta.raw(t, rawCase{method: "GET", path: path})
+		if code != 200 || !strings.Contains(body, `"data":"out!"`) {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
 	}
 }

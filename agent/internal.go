@@ -60,6 +60,7 @@ func (a *Agent) registered(st *state, m *internalpb.Registered) error {
 		a.log.Info("agent admitted", "agent_id", id, "previous_agent_id", st.agentID)
 	}
 	st.agentID = id
+	a.publicID.Store(id)
 	st.masterInfo = m.GetMasterInfo()
 	a.availabilityChanged()
 	a.flushUpdates(st, time.Now())
