@@ -83,3 +83,29 @@ func TestWithFakeContainerizer(t *testing.T) {
 		t.Fatalf("containers left: %v", ids)
 	}
 }
+
+func TestMonitorStatistics(t *testing.T) {
+	m := newFakeMaster(t)
+	ctr := fake.New()
+	a, err := New(testConfig(t, m), testLogger(), WithContainerizer(ctr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := runAgent(t, a, m)
+	ta.register(t, "m1-S1")
+	ta.run(t, customExecutorTask("t1", "e1", "sleep 30"))
+	var body string
+	eventually(t, "container in /monitor/statistics", func() bool {
+		var code int
+		code, body = ta.raw(t, rawCase{method: "GET", path: "/monitor/statistics"})
+		return code == 200 && strings.Contains(body, `"executor_id":"e1"`)
+	})
+	for _, want := range []string{`"framework_id":"fw1"`, `"source":"t1"`, `"cpus_limit":0.2`, `"processes":`, `"timestamp":`} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("statistics lack %s: %s", want, body)
+		}
+	}
+	if strings.Contains(body, `"mem_rss_bytes":0`) {
+		t.Fatalf("no memory measured: %s", body)
+	}
+}

@@ -36,6 +36,8 @@ func (a *Agent) routes() http.Handler {
 		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 		mux.HandleFunc(prefix+"/state", a.legacyState)
 		mux.HandleFunc(prefix+"/state.json", a.legacyState)
+		mux.HandleFunc(prefix+"/monitor/statistics", a.monitorStatistics)
+		mux.HandleFunc(prefix+"/monitor/statistics.json", a.monitorStatistics)
 	}
 	return mux
 }

@@ -165,6 +165,7 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 		container: cid,
 		sandbox:   sandboxDir(a.cfg.WorkDir, sandboxAgent(st.agentID, t), fwID, execID, cid),
 		memLimit:  memLimitText(res.Scalar("mem"), req.memMB),
+		cpus:      req.cpus,
 		command:   command,
 	}
 	fw.executors[execID] = e

@@ -47,8 +47,9 @@ type executor struct {
 	info      *mesospb.ExecutorInfo
 	container ids.ContainerID
 	sandbox   string
-	memLimit  string // "requested 64MB" style text for OOM messages
-	command   bool   // Cairn's command executor runs the task
+	memLimit  string  // "requested 64MB" style text for OOM messages
+	cpus      float64 // the container's cpu limit, for statistics
+	command   bool    // Cairn's command executor runs the task
 
 	launched         bool // Launch returned successfully
 	destroyRequested bool // a Destroy effect came before Launch returned
