@@ -1,0 +1,17 @@
+// Package systemd lets the Cairn daemons run as systemd services: the
+// sd_notify protocol (READY=1 once serving, STOPPING=1 on shutdown, STATUS=,
+// WATCHDOG=1 keep-alives) and a log/slog handler that writes to journald with
+// structured fields. It is the only package that imports coreos/go-systemd.
+//
+// Everything degrades to a no-op outside systemd: without NOTIFY_SOCKET a
+// Notifier sends nothing, and JournalHandler reports false unless stderr is
+// the journal's stream (JOURNAL_STREAM matches stderr's device and inode).
+//
+// I/O: a Notifier writes datagrams to $NOTIFY_SOCKET; the journal handler
+// writes datagrams to journald's native socket (/run/systemd/journal/socket).
+// Both read the environment once, when constructed.
+//
+// Threading: a Notifier's methods are safe for concurrent use; Watchdog and
+// Supervise block until their context is done and start no goroutine that
+// outlives them. A JournalHandler is safe for concurrent use, as slog requires.
+package systemd
