@@ -288,7 +288,7 @@ func (a *Agent) agentInfo(id ids.AgentID) *mesospb.AgentInfo {
 	info := &mesospb.AgentInfo{
 		Hostname:   proto.String(a.cfg.Hostname),
 		Port:       proto.Int32(int32(a.addr.Port())),
-		Resources:  resourcesToProto(a.total),
+		Resources:  a.total.ToProto(""),
 		Attributes: a.attributes,
 	}
 	if id != "" {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/internal/flags"
+	"github.com/cairnhq/cairn/resources"
 )
 
 func TestNewValidatesConfig(t *testing.T) {
@@ -120,7 +121,7 @@ func TestResourcesProtoRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := resourcesFromProto(resourcesToProto(in))
+	out, err := resources.FromProto(in.ToProto(""))
 	if err != nil || !out.Equal(in) {
 		t.Fatalf("round trip %s -> %s (%v)", in, out, err)
 	}

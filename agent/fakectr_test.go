@@ -23,7 +23,7 @@ func customExecutorTask(id, execID, script string) *mesospb.TaskInfo {
 	t.Executor = &mesospb.ExecutorInfo{
 		ExecutorId: &mesospb.ExecutorID{Value: proto.String(execID)},
 		Command:    &mesospb.CommandInfo{Value: proto.String(script)},
-		Resources:  resourcesToProto(resources.MustParse("cpus:0.1;mem:32")),
+		Resources:  resources.MustParse("cpus:0.1;mem:32").ToProto(""),
 	}
 	return t
 }

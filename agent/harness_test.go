@@ -198,7 +198,7 @@ func fwInfo() *mesospb.FrameworkInfo {
 }
 
 func commandTask(id, res string) *mesospb.TaskInfo {
-	r := resourcesToProto(resources.MustParse(res))
+	r := resources.MustParse(res).ToProto("")
 	return &mesospb.TaskInfo{
 		Name:      proto.String(id),
 		TaskId:    &mesospb.TaskID{Value: proto.String(id)},

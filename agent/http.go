@@ -14,6 +14,7 @@ import (
 	"github.com/cairnhq/cairn/api/masterpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/resources"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -126,7 +127,7 @@ func (a *Agent) legacyJSON(st *state) map[string]any {
 		for _, e := range fw.executors {
 			tasks := []any{}
 			for _, t := range e.core.Tasks() {
-				res, _ := resourcesFromProto(t.Info.GetResources())
+				res, _ := resources.FromProto(t.Info.GetResources())
 				tasks = append(tasks, map[string]any{
 					"id":           t.Info.GetTaskId().GetValue(),
 					"name":         t.Info.GetName(),

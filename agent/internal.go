@@ -13,6 +13,7 @@ import (
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/resources"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -120,7 +121,7 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 		fail("Task must have exactly one of 'command' and 'executor'")
 		return
 	}
-	res, err := resourcesFromProto(t.GetResources())
+	res, err := resources.FromProto(t.GetResources())
 	if err != nil {
 		fail("Invalid task resources: " + err.Error())
 		return

@@ -11,6 +11,7 @@ import (
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/containerizer"
 	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/resources"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 )
@@ -186,7 +187,7 @@ const (
 
 // requestFor computes the container of a new executor.
 func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execInfo *mesospb.ExecutorInfo, command bool) (containerRequest, error) {
-	taskRes, err := resourcesFromProto(t.GetResources())
+	taskRes, err := resources.FromProto(t.GetResources())
 	if err != nil {
 		return containerRequest{}, err
 	}
@@ -199,7 +200,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 		req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
 		return req, nil
 	}
-	execRes, err := resourcesFromProto(execInfo.GetResources())
+	execRes, err := resources.FromProto(execInfo.GetResources())
 	if err != nil {
 		return containerRequest{}, err
 	}

@@ -194,7 +194,7 @@ func (st *state) allocated() resources.Resources {
 		for _, e := range f.executors {
 			for _, t := range e.core.Tasks() {
 				if !t.Reported {
-					r, err := resourcesFromProto(t.Info.GetResources())
+					r, err := resources.FromProto(t.Info.GetResources())
 					if err == nil {
 						sum = sum.Add(r)
 					}
