@@ -29,6 +29,17 @@ func (c *core) StatusUpdate(su *internalpb.StatusUpdate, now time.Time) {
 	fid := ids.FrameworkID(su.GetFrameworkId().GetValue())
 	aid := ids.AgentID(su.GetAgentId().GetValue())
 	st := su.GetStatus()
+	if st.AgentId == nil || st.ExecutorId == nil {
+		// Frameworks acknowledge with the status's agent_id: make sure it
+		// is there.
+		st = proto.Clone(st).(*mesospb.TaskStatus)
+		if st.AgentId == nil {
+			st.AgentId = su.AgentId
+		}
+		if st.ExecutorId == nil {
+			st.ExecutorId = su.ExecutorId
+		}
+	}
 	tid := ids.TaskID(st.GetTaskId().GetValue())
 	f, ok := c.frameworks[fid]
 	if !ok {

@@ -65,7 +65,7 @@ func (a *fakeAgent) await(t *testing.T, path string, msg proto.Message) {
 }
 
 // testMaster runs a master's loop and HTTP handler without gossip.
-func testMaster(t *testing.T) (*Master, *httptest.Server) {
+func testMaster(t testing.TB) (*Master, *httptest.Server) {
 	t.Helper()
 	m, err := New(Config{
 		IP: "127.0.0.1", WorkDir: t.TempDir(), Hostname: "test-master",
