@@ -343,3 +343,40 @@ func TestConcurrentLaunches(t *testing.T) {
 		t.Errorf("Containers() = %v", got)
 	}
 }
+
+func TestCloseRemovesTheCgroupsRoot(t *testing.T) {
+	l := newTestLinux(t)
+	b := newBox(t)
+	dirs, err := l.host.dirs(l.cgroupsRoot, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := shell(b, "sleep 600")
+	s.ID = ids.ContainerID(kerneltest.Name("c"))
+	if _, err := l.Launch(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	// While a container lives below it, the root stays.
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close with a live container: %v", err)
+	}
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			t.Fatalf("cgroups root %s removed under a live container: %v", d, err)
+		}
+	}
+	if err := l.Destroy(context.Background(), s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	for c, d := range dirs {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("cgroups root of %q still there after Close: %s (%v)", c, d, err)
+		}
+	}
+}

@@ -270,3 +270,27 @@ func (l *Linux) CgroupPaths(id ids.ContainerID) (map[string]string, error) {
 	}
 	return cm.GetPaths(), nil
 }
+
+// Close removes the --cgroups_root directories the containers hung from, in
+// every hierarchy, once they are empty: libcontainer removes each container's
+// own cgroups but not the parent it was given. A root that still holds
+// containers (e.g. left running for a later agent) is kept, not an error.
+// Close does not touch running containers; it is idempotent.
+func (l *Linux) Close() error {
+	dirs, err := l.host.dirs(l.cgroupsRoot, "")
+	if err != nil {
+		return fmt.Errorf("cgroups root directories: %w", err)
+	}
+	var errs []error
+	for _, d := range dirs {
+		err := os.Remove(d)
+		switch {
+		case err == nil, errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, syscall.EBUSY), errors.Is(err, syscall.ENOTEMPTY), errors.Is(err, syscall.EEXIST):
+			l.log.Debug("cgroups root still in use, kept", "dir", d)
+		default:
+			errs = append(errs, fmt.Errorf("remove cgroups root %s: %w", d, err))
+		}
+	}
+	return errors.Join(errs...)
+}
