@@ -86,7 +86,7 @@ type core struct {
 	effects       []any
 	allocateSoon  bool // resources were freed or added: allocate this loop pass
 	newUUID       func() []byte
-	masterUpdates map[string]bool // uuids of master-made updates; their acks are swallowed
+	masterUpdates map[string]ids.FrameworkID // uuids of master-made updates (acks swallowed) → framework
 }
 
 type framework struct {
@@ -252,6 +252,13 @@ func updateEvent(st *mesospb.TaskStatus) *schedulerpb.Event {
 // agent): SOURCE_MASTER, with a uuid when reliable.
 func (c *core) masterStatus(tid ids.TaskID, aid ids.AgentID, state mesospb.TaskState,
 	reason mesospb.TaskStatus_Reason, msg string, reliable bool, now time.Time) *mesospb.TaskStatus {
+	return c.masterStatusFor("", tid, aid, state, reason, msg, reliable, now)
+}
+
+// masterStatusFor is masterStatus for a reliable update to framework fw,
+// whose acknowledgement the master will swallow.
+func (c *core) masterStatusFor(fw ids.FrameworkID, tid ids.TaskID, aid ids.AgentID, state mesospb.TaskState,
+	reason mesospb.TaskStatus_Reason, msg string, reliable bool, now time.Time) *mesospb.TaskStatus {
 	st := &mesospb.TaskStatus{
 		TaskId:    taskIDpb(tid),
 		State:     state.Enum(),
@@ -267,7 +274,7 @@ func (c *core) masterStatus(tid ids.TaskID, aid ids.AgentID, state mesospb.TaskS
 	}
 	if reliable {
 		st.Uuid = c.newUUID()
-		c.masterUpdates[string(st.Uuid)] = true
+		c.masterUpdates[string(st.Uuid)] = fw
 	}
 	return st
 }

@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"slices"
 	"net/netip"
 	"time"
 
@@ -77,6 +78,7 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 
 	var used []allocator.Allocation
 	reported := map[ids.TaskID]bool{}
+	var shutdown []ids.FrameworkID
 	for _, tpb := range st.GetTasks() {
 		reported[ids.TaskID(tpb.GetTaskId().GetValue())] = true
 		fid := ids.FrameworkID(tpb.GetFrameworkId().GetValue())
@@ -92,11 +94,16 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 			role = f.roles()[0]
 		}
 		role = resourceRole(tpb.GetResources(), role)
+		if !known {
+			// A framework the registry does not know was torn down (the
+			// registry holds every live one): its tasks must go.
+			if !slices.Contains(shutdown, fid) {
+				shutdown = append(shutdown, fid)
+			}
+			continue
+		}
 		if live {
 			used = append(used, allocator.Allocation{Framework: fid, Agent: id, Role: role, Resources: res})
-		}
-		if !known {
-			continue
 		}
 		tid := ids.TaskID(tpb.GetTaskId().GetValue())
 		t := &task{pb: proto.Clone(tpb).(*mesospb.Task), agent: id, role: role, res: res, recovered: !live}
@@ -108,6 +115,9 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 	}
 	c.allocErr("add agent", c.alloc.AddAgent(id, allocator.AgentInfo{Hostname: info.GetHostname(), Total: total}, used))
 	c.toAgent(a, "registered", &internalpb.Registered{AgentId: agentIDpb(id), MasterInfo: proto.Clone(c.info).(*mesospb.MasterInfo)})
+	for _, fid := range shutdown {
+		c.toAgent(a, "shutdown_framework", &internalpb.ShutdownFramework{FrameworkId: frameworkIDpb(fid)})
+	}
 	c.log.Info("agent admitted", "agent_id", id, "node", node, "addr", addr.String(), "resources", total.String())
 	c.allocateSoon = true
 	return id, nil
@@ -128,7 +138,7 @@ func (c *core) loseUnreported(id ids.AgentID, reported map[ids.TaskID]bool, now 
 			if f.partitionAware() {
 				state = mesospb.TaskState_TASK_DROPPED
 			}
-			st := c.masterStatus(tid, id, state, mesospb.TaskStatus_REASON_AGENT_RESTARTED,
+			st := c.masterStatusFor(f.id, tid, id, state, mesospb.TaskStatus_REASON_AGENT_RESTARTED,
 				"Task not known to the agent after it re-registered", true, now)
 			c.setMasterState(t, st)
 			t.recovered = true // never counted by the new allocator session
@@ -163,7 +173,7 @@ func (c *core) RemoveAgent(id ids.AgentID, forget bool, now time.Time) {
 			if f.partitionAware() {
 				state = mesospb.TaskState_TASK_UNREACHABLE
 			}
-			st := c.masterStatus(tid, id, state, mesospb.TaskStatus_REASON_AGENT_REMOVED,
+			st := c.masterStatusFor(f.id, tid, id, state, mesospb.TaskStatus_REASON_AGENT_REMOVED,
 				"Agent "+string(id)+" removed", true, now)
 			if state == mesospb.TaskState_TASK_UNREACHABLE {
 				st.UnreachableTime = &mesospb.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}

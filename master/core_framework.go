@@ -224,6 +224,11 @@ func (c *core) removeFramework(f *framework, now time.Time) {
 	f.unregistered = now
 	f.active = false
 	c.completed = appendBounded(c.completed, f, c.maxCompletedFrameworks)
+	for u, fw := range c.masterUpdates {
+		if fw == f.id {
+			delete(c.masterUpdates, u) // nobody is left to acknowledge it
+		}
+	}
 	if err := c.reg.Apply(registry.RemoveFramework{ID: f.id}); err != nil && !errors.Is(err, registry.ErrNotFound) {
 		c.log.Error("persist framework removal", "framework_id", f.id, "err", err)
 	}

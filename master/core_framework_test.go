@@ -261,3 +261,23 @@ func TestReadmitKeepsIDAndLosesUnreportedTasks(t *testing.T) {
 		t.Errorf("%d agents after re-admission", n)
 	}
 }
+
+func TestAdmitAgentShutsDownUnknownFrameworks(t *testing.T) {
+	c := testCore(t)
+	subscribe(t, c, "s1", fwInfo())
+	st := &internalpb.AgentState{
+		AgentInfo: &mesospb.AgentInfo{Hostname: proto.String("a1"), Resources: toProto(mustParse("cpus:2;mem:256"), "")},
+		Tasks: []*mesospb.Task{{
+			Name: proto.String("t"), TaskId: taskIDpb("t"), FrameworkId: frameworkIDpb("gone-0007"),
+			AgentId: agentIDpb("x"), State: mesospb.TaskState_TASK_RUNNING.Enum(),
+			Resources: toProto(mustParse("cpus:1;mem:128"), ""),
+		}},
+	}
+	if _, err := c.AdmitAgent(st, mustAddr("10.0.0.3:5051"), "", "agent@x", t0); err != nil {
+		t.Fatal(err)
+	}
+	msgs := agentMsgs(c.take(), "shutdown_framework")
+	if len(msgs) != 1 || msgs[0].(*internalpb.ShutdownFramework).GetFrameworkId().GetValue() != "gone-0007" {
+		t.Fatalf("shutdown_framework = %v", msgs)
+	}
+}

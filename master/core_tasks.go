@@ -93,7 +93,7 @@ func (c *core) Acknowledge(f *framework, ack *schedulerpb.Call_Acknowledge) {
 		f.completed = appendBounded(f.completed, t.pb, c.maxCompletedTasks)
 		delete(f.tasks, tid)
 	}
-	if c.masterUpdates[string(uuid)] {
+	if _, ok := c.masterUpdates[string(uuid)]; ok {
 		delete(c.masterUpdates, string(uuid))
 		return
 	}
@@ -219,7 +219,7 @@ func (c *core) RunTasksFailed(aid ids.AgentID, rt *internalpb.RunTasks, now time
 		if f.partitionAware() {
 			state = mesospb.TaskState_TASK_DROPPED
 		}
-		st := c.masterStatus(tid, aid, state, mesospb.TaskStatus_REASON_AGENT_DISCONNECTED,
+		st := c.masterStatusFor(f.id, tid, aid, state, mesospb.TaskStatus_REASON_AGENT_DISCONNECTED,
 			"Agent could not be reached to launch the task", true, now)
 		c.setMasterState(t, st)
 		c.finishTask(f, t, now)

@@ -90,7 +90,7 @@ func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.R
 		frameworks:             map[ids.FrameworkID]*framework{},
 		agents:                 map[ids.AgentID]*agent{},
 		offers:                 map[ids.OfferID]*offer{},
-		masterUpdates:          map[string]bool{},
+		masterUpdates:          map[string]ids.FrameworkID{},
 		newUUID: func() []byte {
 			u := uuid.New()
 			return u[:]
