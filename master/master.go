@@ -79,6 +79,11 @@ func New(cfg Config, log *slog.Logger) (*Master, error) {
 	return m, nil
 }
 
+// recoveryGrace is the least time a framework recovered from the registry
+// gets to resubscribe after a master restart, whatever its failover
+// timeout (Mesos waits for frameworks after a failover too).
+const recoveryGrace = 2 * time.Minute
+
 // newCore builds the core from the registry's state.
 func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.Registry, cfg Config) *core {
 	c := &core{
@@ -109,8 +114,10 @@ func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.R
 			tasks: map[ids.TaskID]*task{}, offers: map[ids.OfferID]bool{}, suppressed: map[string]bool{},
 		}
 		// A recovered framework has until its failover timeout, counted
-		// from now, to resubscribe; the master was not there to see it.
-		f.deadline = now.Add(time.Duration(info.GetFailoverTimeout() * float64(time.Second)))
+		// from now, to resubscribe, and at least recoveryGrace: its
+		// scheduler needs time to notice that the master restarted.
+		timeout := time.Duration(info.GetFailoverTimeout() * float64(time.Second))
+		f.deadline = now.Add(max(timeout, recoveryGrace))
 		c.frameworks[fid] = f
 		if err := alloc.AddFramework(fid, f.allocInfo(), nil, false); err != nil {
 			log.Warn("allocator rejected a recovered framework", "framework_id", fid, "err", err)
