@@ -2,8 +2,8 @@ package master
 
 import (
 	"fmt"
-	"slices"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/cairnhq/cairn/api/internalpb"
