@@ -99,6 +99,11 @@ func runExecutor(ctx context.Context, args []string) int {
 	fs := flags.NewSet("cairn executor", os.Stderr)
 	var lf logFlags
 	lf.register(fs)
+	// The executor's stderr is the task's sandbox stderr, which users read:
+	// only problems go there unless asked (CAIRN_LOGGING_LEVEL=INFO).
+	if err := fs.FlagSet().Set("logging_level", "WARNING"); err != nil {
+		return exitCode("executor", err)
+	}
 	if err := parseNoArgs(fs, args); err != nil {
 		return exitCode("executor", err)
 	}
