@@ -19,12 +19,17 @@ import (
 
 // logFlags are shared by every daemon verb.
 type logFlags struct {
-	level  string
-	format string
+	level        string
+	format       string
+	defaultLevel string // INFO when empty
 }
 
 func (l *logFlags) register(fs *flags.Set) {
-	fs.String(&l.level, "logging_level", "INFO", "log level: DEBUG, INFO, WARNING or ERROR (Mesos names)")
+	def := l.defaultLevel
+	if def == "" {
+		def = "INFO"
+	}
+	fs.String(&l.level, "logging_level", def, "log level: DEBUG, INFO, WARNING or ERROR (Mesos names)")
 	fs.String(&l.format, "log_format", "text", "log format: text or json")
 }
 
@@ -97,13 +102,11 @@ func runAgent(ctx context.Context, args []string) int {
 
 func runExecutor(ctx context.Context, args []string) int {
 	fs := flags.NewSet("cairn executor", os.Stderr)
-	var lf logFlags
-	lf.register(fs)
 	// The executor's stderr is the task's sandbox stderr, which users read:
 	// only problems go there unless asked (CAIRN_LOGGING_LEVEL=INFO).
-	if err := fs.FlagSet().Set("logging_level", "WARNING"); err != nil {
-		return exitCode("executor", err)
-	}
+	lf := logFlags{defaultLevel: "WARNING"}
+	lf.register(fs)
+
 	if err := parseNoArgs(fs, args); err != nil {
 		return exitCode("executor", err)
 	}
