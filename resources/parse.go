@@ -67,6 +67,9 @@ func parseToken(token string) (Resource, error) {
 			return Resource{}, fmt.Errorf("mismatched parentheses")
 		}
 		r.Role = strings.TrimSpace(key[open+1 : len(key)-1])
+		if role, ok := strings.CutSuffix(r.Role, dynamicSuffix); ok {
+			r.Role, r.Dynamic = strings.TrimSpace(role), true
+		}
 		key = strings.TrimSpace(key[:open])
 		if err := ValidateRole(r.Role); err != nil {
 			return Resource{}, err
@@ -75,6 +78,9 @@ func parseToken(token string) (Resource, error) {
 	r.Name = key
 	if err := validateName(r.Name); err != nil {
 		return Resource{}, err
+	}
+	if r.Dynamic && r.Role == Unreserved {
+		return Resource{}, fmt.Errorf("role \"*\" cannot be reserved")
 	}
 	value = strings.TrimSpace(value)
 	switch {
@@ -146,6 +152,7 @@ func combine(items []Resource) (Resources, error) {
 	types := make(map[string]Type)
 	type key struct {
 		name, role string
+		dynamic    bool
 		typ        Type
 	}
 	merged := make(map[key]int)
@@ -155,7 +162,7 @@ func combine(items []Resource) (Resources, error) {
 			return Resources{}, fmt.Errorf("%s given as both %v and %v", r.Name, t, r.Type)
 		}
 		types[r.Name] = r.Type
-		k := key{r.Name, r.Role, r.Type}
+		k := key{r.Name, r.Role, r.Dynamic, r.Type}
 		i, seen := merged[k]
 		if !seen {
 			merged[k] = len(raw)
@@ -228,7 +235,7 @@ func parseJSON(s string) (Resources, error) {
 			w.hasSet, w.set = true, j.Set.Item
 		}
 		for _, rv := range j.Reservations {
-			w.reservations = append(w.reservations, wireReservation{typ: rv.Type, role: rv.Role})
+			w.reservations = append(w.reservations, wireReservation{typ: rv.Type, role: rv.Role, labels: len(rv.Labels) > 0 && string(rv.Labels) != "null"})
 		}
 		r, err := w.resource()
 		if err != nil {

@@ -13,7 +13,8 @@ import (
 // only the value field matching the type may be set; reservations may use
 // either the old `role` field or the `reservations` stack. Fields Cairn
 // cannot honor yet (disk info, revocable, shared, resource providers,
-// dynamic and refined reservations) are refused rather than ignored.
+// refined reservations, reservation labels) are refused rather than ignored;
+// a reservation's principal is accepted and dropped.
 // allocation_info is ignored: which role an offer was made to is the
 // master's to check. Entries with the same name and role are added up.
 func FromProto(in []*mesospb.Resource) (Resources, error) {
@@ -67,7 +68,7 @@ func wireFromProto(p *mesospb.Resource) (wireResource, error) {
 		if rv == nil {
 			return w, fmt.Errorf("null reservation")
 		}
-		wr := wireReservation{role: rv.Role}
+		wr := wireReservation{role: rv.Role, labels: len(rv.GetLabels().GetLabels()) > 0}
 		if rv.Type != nil {
 			typ := rv.Type.String()
 			wr.typ = &typ
@@ -83,17 +84,18 @@ func wireFromProto(p *mesospb.Resource) (wireResource, error) {
 		w.unsupported = "shared resources"
 	case p.ProviderId != nil:
 		w.unsupported = "resource providers"
-	case p.Reservation != nil:
-		// The pre-refinement field only ever describes dynamic reservations.
-		w.unsupported = "dynamic reservations"
+	case p.Reservation != nil && len(p.Reservation.GetLabels().GetLabels()) > 0:
+		w.unsupported = "reservation labels"
 	}
+	w.legacyDynamic = p.Reservation != nil
 	return w, nil
 }
 
 // ToProto converts rs to the wire. Every resource carries its role in both
-// reservation formats Mesos accepts at once (the `role` field, and for
-// reserved resources a single STATIC entry in `reservations`), so frameworks
-// with and without RESERVATION_REFINEMENT read it alike. allocationRole,
+// reservation formats Mesos accepts at once (the `role` field, plus an empty
+// `reservation` for a dynamic one; and for reserved resources a single
+// STATIC or DYNAMIC entry in `reservations`), so frameworks with and without
+// RESERVATION_REFINEMENT read it alike. allocationRole,
 // when not empty, is set as allocation_info on every resource: only
 // MULTI_ROLE frameworks get it.
 func (rs Resources) ToProto(allocationRole string) []*mesospb.Resource {
@@ -116,10 +118,12 @@ func (rs Resources) ToProto(allocationRole string) []*mesospb.Resource {
 			p.Set = &mesospb.Value_Set{Item: append([]string(nil), r.Set...)}
 		}
 		if r.Role != Unreserved {
-			p.Reservations = []*mesospb.Resource_ReservationInfo{{
-				Type: mesospb.Resource_ReservationInfo_STATIC.Enum(),
-				Role: ptr(r.Role),
-			}}
+			typ := mesospb.Resource_ReservationInfo_STATIC
+			if r.Dynamic {
+				typ = mesospb.Resource_ReservationInfo_DYNAMIC
+				p.Reservation = &mesospb.Resource_ReservationInfo{}
+			}
+			p.Reservations = []*mesospb.Resource_ReservationInfo{{Type: typ.Enum(), Role: ptr(r.Role)}}
 		}
 		if allocationRole != "" {
 			p.AllocationInfo = &mesospb.Resource_AllocationInfo{Role: ptr(allocationRole)}

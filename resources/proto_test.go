@@ -85,8 +85,9 @@ func TestFromProtoRejects(t *testing.T) {
 		{"bad role", &mesospb.Resource{Name: s("cpus"), Type: scalar, Scalar: cpus(1), Role: s("-x")}, "starting with '-'"},
 		{"disk", &mesospb.Resource{Name: s("disk"), Type: scalar, Scalar: cpus(1), Disk: &mesospb.Resource_DiskInfo{}}, "disk info is not supported"},
 		{"revocable", &mesospb.Resource{Name: s("cpus"), Type: scalar, Scalar: cpus(1), Revocable: &mesospb.Resource_RevocableInfo{}}, "revocable resources is not supported"},
-		{"dynamic", &mesospb.Resource{Name: s("cpus"), Type: scalar, Scalar: cpus(1), Reservations: []*mesospb.Resource_ReservationInfo{
-			{Type: mesospb.Resource_ReservationInfo_DYNAMIC.Enum(), Role: s("eng")}}}, "DYNAMIC reservations are not supported"},
+		{"labels", &mesospb.Resource{Name: s("cpus"), Type: scalar, Scalar: cpus(1), Reservations: []*mesospb.Resource_ReservationInfo{
+			{Type: mesospb.Resource_ReservationInfo_DYNAMIC.Enum(), Role: s("eng"), Labels: &mesospb.Labels{Labels: []*mesospb.Label{{Key: s("k")}}}}}}, "reservation labels are not supported"},
+		{"legacy dynamic unreserved", &mesospb.Resource{Name: s("cpus"), Type: scalar, Scalar: cpus(1), Reservation: &mesospb.Resource_ReservationInfo{}}, "needs a role"},
 		{"role mismatch", &mesospb.Resource{Name: s("cpus"), Type: scalar, Scalar: cpus(1), Role: s("ops"), Reservations: []*mesospb.Resource_ReservationInfo{
 			{Type: mesospb.Resource_ReservationInfo_STATIC.Enum(), Role: s("eng")}}}, "does not match"},
 	} {

@@ -49,14 +49,18 @@ const Unreserved = "*"
 
 // Resource is one named quantity. Only the field matching Type is meaningful.
 // Role is the role the resource is reserved for, "*" (or "") when it is not
-// reserved.
+// reserved. Dynamic marks a reservation made at run time (a RESERVE
+// operation) rather than by the agent's --resources: only those may be
+// unreserved. Static and dynamic reservations of one role are distinct
+// entries, as in Mesos.
 type Resource struct {
-	Name   string
-	Role   string
-	Type   Type
-	Scalar Fixed
-	Ranges []Range
-	Set    []string
+	Name    string
+	Role    string
+	Dynamic bool
+	Type    Type
+	Scalar  Fixed
+	Ranges  []Range
+	Set     []string
 }
 
 // NewScalar returns an unreserved scalar resource; v must be a valid quantity
@@ -106,6 +110,9 @@ func (r Resource) Validate() error {
 		if err := ValidateRole(r.Role); err != nil {
 			return fmt.Errorf("resource %s: %w", r.Name, err)
 		}
+	}
+	if r.Dynamic && (r.Role == "" || r.Role == Unreserved) {
+		return fmt.Errorf("resource %s: a dynamic reservation needs a role", r.Name)
 	}
 	switch r.Type {
 	case Scalar:
@@ -195,13 +202,20 @@ func normalizeSet(items []string) []string {
 }
 
 // key orders resources inside a Resources value: by name, then role, then
-// type, so that String is stable and merges are linear.
+// static before dynamic, then type, so that String is stable and merges are
+// linear.
 func compareKey(a, b *Resource) int {
 	if c := strings.Compare(a.Name, b.Name); c != 0 {
 		return c
 	}
 	if c := strings.Compare(a.Role, b.Role); c != 0 {
 		return c
+	}
+	if a.Dynamic != b.Dynamic {
+		if a.Dynamic {
+			return 1
+		}
+		return -1
 	}
 	return int(a.Type) - int(b.Type)
 }
@@ -220,11 +234,19 @@ func (r Resource) valueString(sep string) string {
 }
 
 // String writes the resource in the --resources text syntax: "cpus:4",
-// "cpus(eng):2", "ports:[31000-32000]", "zones:{a,b}".
+// "cpus(eng):2", "ports:[31000-32000]", "zones:{a,b}". A dynamic
+// reservation, which Mesos's text syntax cannot express, is written
+// "cpus(eng,dynamic):2", which Parse reads back.
 func (r Resource) String() string {
 	name := r.Name
 	if r.Role != "" && r.Role != Unreserved {
-		name += "(" + r.Role + ")"
+		name += "(" + r.Role
+		if r.Dynamic {
+			name += dynamicSuffix
+		}
+		name += ")"
 	}
 	return name + ":" + r.valueString(",")
 }
+
+const dynamicSuffix = ",dynamic"

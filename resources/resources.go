@@ -231,10 +231,62 @@ func (rs Resources) Reserved(role string) Resources {
 func (rs Resources) Unreserved() Resources { return rs.Reserved(Unreserved) }
 
 // AllocatableTo returns what a framework in role may be offered: the
-// unreserved resources and those reserved for role. It returns rs itself,
-// without copying, when nothing is reserved for another role.
+// unreserved resources and those reserved for role or for one of its
+// ancestors (Mesos's rule: "eng" reservations may go to "eng/web"). It
+// returns rs itself, without copying, when nothing is reserved elsewhere.
 func (rs Resources) AllocatableTo(role string) Resources {
-	return rs.filter(func(r *Resource) bool { return r.Role == Unreserved || r.Role == role })
+	return rs.filter(func(r *Resource) bool { return IsAllocatableTo(r.Role, role) })
+}
+
+// HasReserved reports whether any entry is reserved for a role.
+func (rs Resources) HasReserved() bool {
+	for i := range rs.items {
+		if rs.items[i].Role != Unreserved {
+			return true
+		}
+	}
+	return false
+}
+
+// ToUnreserved returns rs with every reservation dropped (static and
+// dynamic alike): what UNRESERVE turns reserved resources into, and what a
+// RESERVE takes from the unreserved pool.
+func (rs Resources) ToUnreserved() Resources {
+	if !rs.HasReserved() {
+		return rs
+	}
+	items := make([]Resource, len(rs.items))
+	for i, r := range rs.items {
+		r.Role, r.Dynamic = Unreserved, false
+		items[i] = r
+	}
+	return fromUnsorted(items)
+}
+
+// CapScalar returns rs with its unreserved scalar name capped at limit
+// (dropped at zero), sharing everything else with rs. The allocator uses
+// it to cut an offer down to a quota.
+func (rs Resources) CapScalar(name string, limit Fixed) Resources {
+	for i := range rs.items {
+		r := &rs.items[i]
+		if r.Name != name || r.Role != Unreserved || r.Type != Scalar || r.Scalar <= limit {
+			continue
+		}
+		out := make([]Resource, 0, len(rs.items))
+		out = append(out, rs.items[:i]...)
+		if limit > 0 {
+			capped := *r
+			capped.Scalar = limit
+			out = append(out, capped)
+		}
+		return Resources{items: append(out, rs.items[i+1:]...)}
+	}
+	return rs
+}
+
+// Filter returns the entries keep accepts.
+func (rs Resources) Filter(keep func(Resource) bool) Resources {
+	return rs.filter(func(r *Resource) bool { return keep(*r) })
 }
 
 func (rs Resources) filter(keep func(*Resource) bool) Resources {

@@ -109,6 +109,7 @@ func randomResources(r *rand.Rand, lo uint64) Resources {
 	// Overlaps between the drawn entries are fine here: Add unites them.
 	out := Resources{}
 	for _, x := range rs {
+		x.Dynamic = x.Role != Unreserved && r.IntN(2) == 0
 		out = out.Add(Must(x))
 	}
 	return out
@@ -134,5 +135,7 @@ func TestArithmeticProperties(t *testing.T) {
 		check("a−c empty iff c ⊇ a", a.Subtract(c).IsEmpty() == c.Contains(a))
 		check("reserved + unreserved == a", a.Reserved("eng").Add(a.Unreserved()).Equal(a))
 		check("String round-trips", MustParse(a.String()).Equal(a))
+		check("proto round-trips", func() bool { b, err := FromProto(a.ToProto("")); return err == nil && b.Equal(a) }())
+		check("ToUnreserved keeps the scalar quantities", a.ToUnreserved().ScalarQuantities().Equal(a.ScalarQuantities()))
 	}
 }

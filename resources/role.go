@@ -34,3 +34,27 @@ func ValidateRole(role string) error {
 	}
 	return nil
 }
+
+// IsSubrole reports whether role lies strictly below ancestor in the role
+// hierarchy: "eng/web" and "eng/web/a" are subroles of "eng"; "eng" and
+// "engineering" are not. Nothing is a subrole of "*".
+func IsSubrole(role, ancestor string) bool {
+	return ancestor != Unreserved && len(role) > len(ancestor) &&
+		role[len(ancestor)] == '/' && strings.HasPrefix(role, ancestor)
+}
+
+// IsAllocatableTo reports whether a resource reserved for reservation ("*"
+// when unreserved) may be offered to a framework in role.
+func IsAllocatableTo(reservation, role string) bool {
+	return reservation == Unreserved || reservation == role || IsSubrole(role, reservation)
+}
+
+// ParentRole returns the role directly above role ("eng" for "eng/web"),
+// and false for a top-level role.
+func ParentRole(role string) (string, bool) {
+	i := strings.LastIndexByte(role, '/')
+	if i < 0 {
+		return "", false
+	}
+	return role[:i], true
+}

@@ -13,6 +13,9 @@ type wireResource struct {
 	hasSet          bool
 	set             []string
 	reservations    []wireReservation
+	// legacyDynamic is the pre-refinement `reservation` field, which only
+	// ever describes a dynamic reservation for the `role` field's role.
+	legacyDynamic bool
 	// unsupported names a field that is set but that Cairn cannot honor yet
 	// (disk info, revocable, shared, provider): refusing beats ignoring it.
 	unsupported string
@@ -20,6 +23,9 @@ type wireResource struct {
 
 type wireReservation struct {
 	typ, role *string
+	// labels is set when the reservation carries labels, which Cairn
+	// cannot keep apart yet; a principal is accepted and not kept.
+	labels bool
 }
 
 // resource applies Mesos's validation rules for a Resource message and
@@ -55,7 +61,7 @@ func (w wireResource) resource() (Resource, error) {
 	case Set:
 		r.Set = w.set
 	}
-	if r.Role, err = w.reservedRole(); err != nil {
+	if r.Role, r.Dynamic, err = w.reservedRole(); err != nil {
 		return Resource{}, err
 	}
 	if err := r.Validate(); err != nil {
@@ -75,39 +81,52 @@ func valueField(t Type) string {
 }
 
 // reservedRole reconciles the two formats Mesos has for reservations: the old
-// `role` field and the newer `reservations` stack. Only static reservations
-// of a single role exist in Cairn so far; dynamic and refined reservations
-// arrive with the operator's RESERVE call.
-func (w wireResource) reservedRole() (string, error) {
-	role := Unreserved
+// `role` field (with a `reservation` message when it is dynamic) and the
+// newer `reservations` stack. A stack of one, STATIC or DYNAMIC, is
+// supported; refined reservations (stacks of several) are not.
+func (w wireResource) reservedRole() (role string, dynamic bool, err error) {
+	role = Unreserved
 	if w.role != nil {
 		role = *w.role
 		if err := ValidateRole(role); err != nil {
-			return "", err
+			return "", false, err
 		}
+	}
+	if w.legacyDynamic && role == Unreserved {
+		return "", false, fmt.Errorf("a dynamic reservation needs a role")
 	}
 	switch len(w.reservations) {
 	case 0:
-		return role, nil
+		return role, w.legacyDynamic, nil
 	case 1:
 	default:
-		return "", fmt.Errorf("refined reservations are not supported")
+		return "", false, fmt.Errorf("refined reservations are not supported")
 	}
 	rv := w.reservations[0]
 	if rv.typ == nil || rv.role == nil {
-		return "", fmt.Errorf("a reservation needs a type and a role")
+		return "", false, fmt.Errorf("a reservation needs a type and a role")
 	}
-	if *rv.typ != "STATIC" {
-		return "", fmt.Errorf("%s reservations are not supported", *rv.typ)
+	switch *rv.typ {
+	case "STATIC":
+	case "DYNAMIC":
+		dynamic = true
+	default:
+		return "", false, fmt.Errorf("%s reservations are not supported", *rv.typ)
+	}
+	if rv.labels {
+		return "", false, fmt.Errorf("reservation labels are not supported")
 	}
 	if *rv.role == Unreserved {
-		return "", fmt.Errorf("role \"*\" cannot be reserved")
+		return "", false, fmt.Errorf("role \"*\" cannot be reserved")
 	}
 	if err := ValidateRole(*rv.role); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if w.role != nil && *w.role != *rv.role {
-		return "", fmt.Errorf("role %q does not match the reservation's role %q", *w.role, *rv.role)
+		return "", false, fmt.Errorf("role %q does not match the reservation's role %q", *w.role, *rv.role)
 	}
-	return *rv.role, nil
+	if w.legacyDynamic && !dynamic {
+		return "", false, fmt.Errorf("a static reservation with a dynamic reservation field")
+	}
+	return *rv.role, dynamic, nil
 }
