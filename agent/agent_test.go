@@ -283,11 +283,16 @@ func TestTaskValidation(t *testing.T) {
 	if !strings.Contains(u.GetStatus().GetMessage(), "more resources") {
 		t.Fatalf("message %q", u.GetStatus().GetMessage())
 	}
+	// Acknowledge as a framework would, or the update is (rightly) resent
+	// and may arrive before the next one this test waits for.
+	ta.ack(t, u)
 	ta.run(t, commandTask("t1", "cpus:1.5;mem:64"))
 	ta.launched(t)
 	// Now only 0.5 cpus are left.
 	ta.run(t, commandTask("t2", "cpus:1;mem:64"))
-	expectUpdate(t, ta.master.next(t), "t2", mesospb.TaskState_TASK_ERROR)
+	u2 := ta.master.next(t)
+	expectUpdate(t, u2, "t2", mesospb.TaskState_TASK_ERROR)
+	ta.ack(t, u2)
 	// A duplicate task id is refused without disturbing the first task.
 	ta.run(t, commandTask("t1", "cpus:0.1;mem:8"))
 	dup := ta.master.next(t)

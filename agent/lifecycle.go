@@ -174,6 +174,7 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 // containerRequest is what the loop decided about a new container.
 type containerRequest struct {
 	cpus, memMB float64 // container limits including executor overhead
+	quotaCPUs   float64 // the hard CPU limit, when it is not cpus (isolators.Request.QuotaCPUs)
 	args        []string
 	env         []string
 	binds       []containerizer.Bind
@@ -194,6 +195,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 	var req containerRequest
 	req.cpus, req.memMB = taskRes.Scalar("cpus"), taskRes.Scalar("mem")
 	if command {
+		req.quotaCPUs = req.cpus
 		req.cpus += commandExecutorCPUs
 		req.memMB += commandExecutorMemMB
 		req.args = []string{"/.cairn/cairn", "executor"}

@@ -49,7 +49,7 @@ func (a *Agent) containerSpec(agentID ids.AgentID, fw *mesospb.FrameworkInfo, e 
 	if err := makeSandbox(e.sandbox); err != nil {
 		return containerizer.Spec{}, err
 	}
-	limits, err := a.isolation.Spec(isolators.Request{CPUs: req.cpus, MemMB: req.memMB})
+	limits, err := a.isolation.Spec(isolators.Request{CPUs: req.cpus, MemMB: req.memMB, QuotaCPUs: req.quotaCPUs})
 	if err != nil {
 		return containerizer.Spec{}, fmt.Errorf("compute limits: %w", err)
 	}

@@ -38,8 +38,12 @@ func (c CPU) Spec(req Request, l *Limits) error {
 	}
 	l.CPUShares = max(uint64(req.CPUs*CPUSharesPerCPU), MinCPUShares)
 	if c.EnableCFS {
+		quota := req.CPUs
+		if req.QuotaCPUs > 0 && req.QuotaCPUs < req.CPUs {
+			quota = req.QuotaCPUs
+		}
 		l.CPUPeriodUs = CFSPeriodUs
-		l.CPUQuotaUs = max(int64(req.CPUs*CFSPeriodUs), MinCFSQuotaUs)
+		l.CPUQuotaUs = max(int64(quota*CFSPeriodUs), MinCFSQuotaUs)
 	}
 	return nil
 }

@@ -22,6 +22,12 @@ type Isolator interface {
 type Request struct {
 	CPUs  float64 // Mesos "cpus" scalar
 	MemMB float64 // Mesos "mem" scalar, in MB (2^20 bytes)
+	// QuotaCPUs, when set, is what the hard CFS quota is computed from
+	// instead of CPUs. The agent sets it to the task's own cpus under the
+	// command executor: the executor's 0.1-cpu overhead raises the shares and
+	// is accounted in offers, but the executor idles while its task runs, so
+	// the hard limit is exactly what the framework asked for.
+	QuotaCPUs float64
 }
 
 // Limits are a container's cgroup settings. A zero field means "not set":

@@ -25,9 +25,12 @@ func TestCPUSpec(t *testing.T) {
 		name    string
 		cfs     bool
 		cpus    float64
+		quota   float64
 		want    isolators.Limits
 		wantErr bool
 	}{
+		{name: "executor overhead is shares only", cfs: true, cpus: 0.6, quota: 0.5, want: isolators.Limits{CPUShares: 614, CPUQuotaUs: 50000, CPUPeriodUs: 100000}},
+		{name: "quota above cpus is ignored", cfs: true, cpus: 0.5, quota: 2, want: isolators.Limits{CPUShares: 512, CPUQuotaUs: 50000, CPUPeriodUs: 100000}},
 		{name: "one cpu", cfs: true, cpus: 1, want: isolators.Limits{CPUShares: 1024, CPUQuotaUs: 100000, CPUPeriodUs: 100000}},
 		{name: "half cpu", cfs: true, cpus: 0.5, want: isolators.Limits{CPUShares: 512, CPUQuotaUs: 50000, CPUPeriodUs: 100000}},
 		{name: "two and a half", cfs: true, cpus: 2.5, want: isolators.Limits{CPUShares: 2560, CPUQuotaUs: 250000, CPUPeriodUs: 100000}},
@@ -42,7 +45,7 @@ func TestCPUSpec(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var l isolators.Limits
-			err := isolators.CPU{EnableCFS: tt.cfs}.Spec(isolators.Request{CPUs: tt.cpus, MemMB: 64}, &l)
+			err := isolators.CPU{EnableCFS: tt.cfs}.Spec(isolators.Request{CPUs: tt.cpus, MemMB: 64, QuotaCPUs: tt.quota}, &l)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Spec error = %v, want error %v", err, tt.wantErr)
 			}
