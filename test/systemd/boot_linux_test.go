@@ -1,14 +1,20 @@
 package systemd
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/cairnhq/cairn/test/cluster"
 )
@@ -39,9 +45,9 @@ func TestSystemdRunsCairn(t *testing.T) {
 
 	// A blocking start of a Type=notify unit returns when READY=1 arrives:
 	// the API must answer right then, or READY came before serving.
-	for _, u := range []struct{ unit, url string }{
-		{"cairn-master.service", "http://127.0.0.1:5050/health"},
-		{"cairn-agent.service", "http://127.0.0.1:5051/health"},
+	for _, u := range []struct{ unit, addr string }{
+		{"cairn-master.service", "127.0.0.1:5050"},
+		{"cairn-agent.service", "127.0.0.1:5051"},
 	} {
 		if out, err := c.run("systemctl", "start", u.unit); err != nil {
 			t.Fatalf("start %s: %v\n%s\n%s\n(Type=notify: the daemon must send READY=1 once it serves; is cmd/cairn wired to internal/systemd?)",
@@ -50,8 +56,8 @@ func TestSystemdRunsCairn(t *testing.T) {
 		if st := c.show(u.unit, "ActiveState"); st != "active" {
 			t.Fatalf("%s is %s after start", u.unit, st)
 		}
-		if code, err := c.run("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", u.url); err != nil || code != "200" {
-			t.Fatalf("%s active but %s answers %q (%v): READY=1 came before it served", u.unit, u.url, code, err)
+		if code, err := c.health(u.addr); err != nil || code != http.StatusOK {
+			t.Fatalf("%s active but GET http://%s/health: %d, %v: READY=1 came before it served", u.unit, u.addr, code, err)
 		}
 	}
 	// Logs go to journald natively, with structured fields (COMPONENT is an
@@ -120,6 +126,51 @@ func (c *container) procStart(pid string) string {
 		}
 	}
 	return ""
+}
+
+// health sends GET /health to addr inside the container's network namespace
+// and returns the status code. The request is written by hand on a socket
+// made by this goroutine's thread, since net/http dials on other goroutines
+// (and so threads) that are not in the namespace.
+func (c *container) health(addr string) (int, error) {
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// Never unlocked: the thread, now in another namespace, exits with
+		// the goroutine instead of going back to the scheduler.
+		runtime.LockOSThread()
+		code, err := func() (int, error) {
+			ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", c.pid1))
+			if err != nil {
+				return 0, err
+			}
+			defer ns.Close()
+			if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+				return 0, fmt.Errorf("enter the container's netns: %w", err)
+			}
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				return 0, err
+			}
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+			if _, err := fmt.Fprintf(conn, "GET /health HTTP/1.0\r\nHost: %s\r\n\r\n", addr); err != nil {
+				return 0, err
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			return resp.StatusCode, nil
+		}()
+		done <- result{code, err}
+	}()
+	r := <-done
+	return r.code, r.err
 }
 
 func (c *container) status(unit string) string {

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Boot systemd as PID 1 of a new pid, mount, cgroup and network namespace on
+# Boot systemd as PID 1 of new pid, mount, cgroup, network, uts and ipc namespaces on
 # a tmpfs root. Run by the boot test as
 #   sh boot.sh host ROOT CAIRN_BIN DEPLOY_DIR CGROUP_DIR...
 # after it has created CGROUP_DIRs (one per mounted hierarchy); "host" moves
@@ -14,7 +14,7 @@ if [ "$1" = host ]; then
 	root=$1 bin=$2 deploy=$3
 	shift 3
 	for cg; do echo $$ >"$cg/cgroup.procs"; done
-	exec unshare --mount --pid --cgroup --net --fork --kill-child --propagation private \
+	exec unshare --mount --pid --cgroup --net --uts --ipc --fork --kill-child --propagation private \
 		sh "$0" init "$root" "$bin" "$deploy"
 fi
 
