@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/cairnhq/cairn/internal/kerneltest"
 	"github.com/cairnhq/cairn/test/cluster"
 )
 
@@ -34,6 +35,7 @@ const (
 // active only once they serve (Type=notify), runs a task, restarts the agent
 // unit and checks that the task's process lived through it.
 func TestSystemdRunsCairn(t *testing.T) {
+	kerneltest.Root(t) // before cluster.Binary builds anything
 	c := bootSystemd(t, cluster.Binary(t))
 	c.writeFile("/etc/default/cairn-master", masterEnv)
 	c.writeFile("/etc/default/cairn-agent", agentEnv)
@@ -58,6 +60,12 @@ func TestSystemdRunsCairn(t *testing.T) {
 		}
 		if code, err := c.health(u.addr); err != nil || code != http.StatusOK {
 			t.Fatalf("%s active but GET http://%s/health: %d, %v: READY=1 came before it served", u.unit, u.addr, code, err)
+		}
+	}
+	// WatchdogSec= is set: the daemons ping at once and then every half of it.
+	for _, u := range []string{"cairn-master.service", "cairn-agent.service"} {
+		if ts := c.show(u, "WatchdogTimestampMonotonic"); ts == "" || ts == "0" {
+			t.Errorf("%s: systemd got no WATCHDOG=1 (WatchdogTimestampMonotonic=%q)", u, ts)
 		}
 	}
 	// Logs go to journald natively, with structured fields (COMPONENT is an

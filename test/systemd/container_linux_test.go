@@ -30,6 +30,10 @@ type container struct {
 // directory are removed.
 func bootSystemd(t *testing.T, bin string) *container {
 	t.Helper()
+	kerneltest.Feature(t, "cgroup namespaces", func() error {
+		_, err := os.Stat("/proc/self/ns/cgroup")
+		return err
+	})
 	for _, tool := range []string{"unshare", "nsenter", "chroot"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("need %s (apt packages util-linux, coreutils): %v", tool, err)

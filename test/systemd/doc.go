@@ -4,8 +4,8 @@
 // systemd booted as PID 1 of a throw-away container that runs cairn-master
 // and cairn-agent as Type=notify services.
 //
-// The container (boot_linux_test.go) is a new pid, mount, cgroup and network
-// namespace whose root is a tmpfs: read-only /usr from the host, an overlay
+// The container (boot_linux_test.go) is a new pid, mount, cgroup, network,
+// uts and ipc namespace whose root is a tmpfs: read-only /usr from the host, an overlay
 // on the host's /etc, proc, read-only sysfs, the host's cgroup hierarchies as
 // seen from a cgroup made for the test (hybrid: v1 controllers plus cgroup2
 // at /sys/fs/cgroup/unified, the layout this host has), tmpfs /dev, /run and
