@@ -21,7 +21,7 @@ type Feature string
 const (
 	KernelBTF        Feature = "kernel BTF (/sys/kernel/btf/vmlinux)"
 	TracingPrograms  Feature = "tp_btf programs (BPF_PROG_TYPE_TRACING)"
-	CgroupSKB        Feature = "cgroup_skb programs"
+	CgroupSKB        Feature = "cgroup_skb programs with bpf_skb_cgroup_id"
 	PerCPUHashMaps   Feature = "per-CPU hash maps"
 	RingBufMaps      Feature = "ring buffer maps"
 	TaskStorageMaps  Feature = "task storage maps"
@@ -89,6 +89,9 @@ func probe(f Feature) error {
 		err = probeTracing()
 	case CgroupSKB:
 		err = features.HaveProgramType(ebpf.CGroupSKB)
+		if err == nil {
+			err = features.HaveProgramHelper(ebpf.CGroupSKB, asm.FnSkbCgroupId)
+		}
 	case PerCPUHashMaps:
 		err = features.HaveMapType(ebpf.PerCPUHash)
 	case RingBufMaps:

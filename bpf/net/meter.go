@@ -1,0 +1,163 @@
+//go:build linux
+
+package net
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cairnhq/cairn/bpf"
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/rlimit"
+)
+
+// Needs lists the kernel features Open requires.
+var Needs = []bpf.Feature{bpf.CgroupSKB, bpf.PerCPUHashMaps}
+
+// Meter is the loaded and attached network meter.
+type Meter struct {
+	mu     sync.RWMutex // write-held by Close, read-held by every map access
+	closed bool
+	objs   netObjects
+	links  []link.Link
+}
+
+// Open loads the programs and attaches them, ingress and egress, to the
+// cgroup v2 directory cgroupRoot, normally the root of the hierarchy
+// (bpf.UnifiedRoot) so that every socket on the host is counted. The
+// attachment is a bpf_link where the kernel has them (multi-attach
+// otherwise), so it coexists with other programs on the same cgroup. When the
+// kernel lacks a feature the error wraps bpf.ErrNotSupported and names it.
+func Open(cgroupRoot string) (*Meter, error) {
+	if err := bpf.Require(Needs...); err != nil {
+		return nil, fmt.Errorf("open net meter: %w", err)
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("open net meter: %w", err)
+	}
+	m := &Meter{}
+	if err := loadNetObjects(&m.objs, nil); err != nil {
+		return nil, fmt.Errorf("load net meter: %w", err)
+	}
+	for _, a := range []struct {
+		prog   *ebpf.Program
+		attach ebpf.AttachType
+	}{
+		{m.objs.CountIngress, ebpf.AttachCGroupInetIngress},
+		{m.objs.CountEgress, ebpf.AttachCGroupInetEgress},
+	} {
+		l, err := link.AttachCgroup(link.CgroupOptions{Path: cgroupRoot, Attach: a.attach, Program: a.prog})
+		if err != nil {
+			m.Close()
+			return nil, fmt.Errorf("attach net meter to %s: %w", cgroupRoot, err)
+		}
+		m.links = append(m.links, l)
+	}
+	return m, nil
+}
+
+// Close detaches the programs and frees the maps. It is idempotent.
+func (m *Meter) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	var errs []error
+	for _, l := range m.links {
+		errs = append(errs, l.Close())
+	}
+	errs = append(errs, m.objs.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close net meter: %w", err)
+	}
+	return nil
+}
+
+var errClosed = errors.New("net meter is closed")
+
+// Read returns the cgroup's traffic; a cgroup without any reads as zero.
+func (m *Meter) Read(cgroupID uint64) (Stats, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return Stats{}, errClosed
+	}
+	var vals []netTraffic
+	if err := m.objs.Cgroups.Lookup(cgroupID, &vals); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return Stats{}, nil
+		}
+		return Stats{}, fmt.Errorf("read net meter: %w", err)
+	}
+	return sum(vals), nil
+}
+
+// ReadAll returns the traffic of every cgroup that had any.
+func (m *Meter) ReadAll() (map[uint64]Stats, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, errClosed
+	}
+	out := make(map[uint64]Stats)
+	var (
+		id   uint64
+		vals []netTraffic
+	)
+	it := m.objs.Cgroups.Iterate()
+	for it.Next(&id, &vals) {
+		out[id] = sum(vals)
+	}
+	if err := it.Err(); err != nil {
+		return nil, fmt.Errorf("read net meter: %w", err)
+	}
+	return out, nil
+}
+
+// Forget drops the cgroup's counters. Call it once the cgroup is gone; a
+// cgroup whose sockets still send starts again from zero.
+func (m *Meter) Forget(cgroupID uint64) error {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return errClosed
+	}
+	if err := m.objs.Cgroups.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("forget cgroup %d: %w", cgroupID, err)
+	}
+	return nil
+}
+
+// Lost returns how many packets went uncounted because the meter's table was
+// full (16384 cgroups); the agent should warn when it grows.
+func (m *Meter) Lost() (uint64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return 0, errClosed
+	}
+	var vals []netLost
+	if err := m.objs.Losses.Lookup(uint32(0), &vals); err != nil {
+		return 0, fmt.Errorf("read net meter losses: %w", err)
+	}
+	var n uint64
+	for _, v := range vals {
+		n += v.CgroupFull
+	}
+	return n, nil
+}
+
+func sum(vals []netTraffic) Stats {
+	var s Stats
+	for _, v := range vals {
+		s.RxBytes += v.RxBytes
+		s.RxPackets += v.RxPackets
+		s.TxBytes += v.TxBytes
+		s.TxPackets += v.TxPackets
+	}
+	return s
+}
