@@ -11,7 +11,7 @@
 // writes datagrams to journald's native socket (/run/systemd/journal/socket).
 // Both read the environment once, when constructed.
 //
-// Threading: a Notifier's methods are safe for concurrent use; Watchdog and
-// Supervise block until their context is done and start no goroutine that
-// outlives them. A JournalHandler is safe for concurrent use, as slog requires.
+// Threading: a Notifier's methods are safe for concurrent use. Watchdog
+// blocks until its context is done, Supervise until the daemon's run function
+// returns; neither leaves a goroutine behind. A JournalHandler is safe for concurrent use, as slog requires.
 package systemd
