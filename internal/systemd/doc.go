@@ -4,7 +4,7 @@
 // structured fields. It is the only package that imports coreos/go-systemd.
 //
 // Everything degrades to a no-op outside systemd: without NOTIFY_SOCKET a
-// Notifier sends nothing, and JournalHandler reports false unless stderr is
+// Notifier sends nothing, and Journal reports false unless stderr is
 // the journal's stream (JOURNAL_STREAM matches stderr's device and inode).
 //
 // I/O: a Notifier writes datagrams to $NOTIFY_SOCKET; the journal handler
@@ -13,5 +13,6 @@
 //
 // Threading: a Notifier's methods are safe for concurrent use. Watchdog
 // blocks until its context is done, Supervise until the daemon's run function
-// returns; neither leaves a goroutine behind. A JournalHandler is safe for concurrent use, as slog requires.
+// returns; neither leaves a goroutine behind. A JournalHandler is safe for
+// concurrent use, as slog requires.
 package systemd
