@@ -12,12 +12,16 @@ export CGO_ENABLED := 1
 
 # Debian packages the build and the tests use: gcc for cgo (libcontainer's
 # nsenter), iproute2 for the network-namespace test clusters, util-linux for
-# nsenter, procps for the tests' process checks.
-DEB_PACKAGES := gcc libc6-dev iproute2 util-linux procps
+# nsenter, procps for the tests' process checks, systemd for the unit checks
+# (systemd-analyze) and the test that boots systemd in a namespace.
+DEB_PACKAGES := gcc libc6-dev iproute2 util-linux procps systemd
 # Extra packages for `make proto`.
 DEB_PROTO    := protobuf-compiler
 
-.PHONY: all build run test test-unit vet deps proto proto-check bench clean
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+
+.PHONY: all build run test test-unit vet deps proto install clean
 
 all: build
 
@@ -53,6 +57,10 @@ test-unit:
 proto:
 	@dpkg -s $(DEB_PROTO) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(DEB_PROTO); }
 	$(GO) generate ./api/...
+
+# Installs bin/cairn to $(PREFIX)/bin and the systemd units (see deploy/).
+install: build
+	BIN=$(CURDIR)/$(BIN) deploy/install.sh $(PREFIX) $(DESTDIR)
 
 clean:
 	rm -rf bin

@@ -14,6 +14,7 @@ import (
 	"github.com/cairnhq/cairn/agent"
 	"github.com/cairnhq/cairn/executor"
 	"github.com/cairnhq/cairn/internal/flags"
+	"github.com/cairnhq/cairn/internal/systemd"
 	"github.com/cairnhq/cairn/master"
 )
 
@@ -48,6 +49,10 @@ func (l *logFlags) logger(component string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--logging_level=%q: want DEBUG, INFO, WARNING or ERROR", l.level)
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
+	// Under systemd with journald, structured fields go to the journal.
+	if jh, ok := systemd.Journal(opts); ok && l.format == "text" {
+		return slog.New(jh).With("component", component), nil
+	}
 	var h slog.Handler
 	switch l.format {
 	case "text":
@@ -77,7 +82,7 @@ func runMaster(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("master", err)
 	}
-	return exitCode("master", m.Run(ctx))
+	return exitCode("master", systemd.NewNotifier(log).Supervise(ctx, m.Ready(), m.Run))
 }
 
 func runAgent(ctx context.Context, args []string) int {
@@ -97,7 +102,7 @@ func runAgent(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("agent", err)
 	}
-	return exitCode("agent", a.Run(ctx))
+	return exitCode("agent", systemd.NewNotifier(log).Supervise(ctx, a.Ready(), a.Run))
 }
 
 func runExecutor(ctx context.Context, args []string) int {
