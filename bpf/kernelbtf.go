@@ -70,19 +70,41 @@ func rssStatCounters() error {
 	if err := spec.TypeByName("mm_struct", &mm); err != nil {
 		return err
 	}
-	for _, m := range mm.Members {
-		if m.Name != "rss_stat" {
+	m, ok := member(mm.Members, "rss_stat")
+	if !ok {
+		return errors.New("mm_struct has no rss_stat")
+	}
+	arr, ok := btf.UnderlyingType(m.Type).(*btf.Array)
+	if !ok {
+		return fmt.Errorf("mm_struct.rss_stat is %s, not an array", m.Type)
+	}
+	pc, ok := btf.UnderlyingType(arr.Type).(*btf.Struct)
+	if !ok || pc.Name != "percpu_counter" {
+		return fmt.Errorf("mm_struct.rss_stat holds %s, not percpu_counter", arr.Type)
+	}
+	return nil
+}
+
+// member finds a struct member by name, also inside anonymous structs and
+// unions, as C lets code name it.
+func member(ms []btf.Member, name string) (btf.Member, bool) {
+	for _, m := range ms {
+		if m.Name == name {
+			return m, true
+		}
+		if m.Name != "" {
 			continue
 		}
-		arr, ok := btf.UnderlyingType(m.Type).(*btf.Array)
-		if !ok {
-			return fmt.Errorf("mm_struct.rss_stat is %s, not an array", m.Type)
+		var inner []btf.Member
+		switch t := btf.UnderlyingType(m.Type).(type) {
+		case *btf.Struct:
+			inner = t.Members
+		case *btf.Union:
+			inner = t.Members
 		}
-		pc, ok := btf.UnderlyingType(arr.Type).(*btf.Struct)
-		if !ok || pc.Name != "percpu_counter" {
-			return fmt.Errorf("mm_struct.rss_stat holds %s, not percpu_counter", arr.Type)
+		if found, ok := member(inner, name); ok {
+			return found, true
 		}
-		return nil
 	}
-	return errors.New("mm_struct has no rss_stat")
+	return btf.Member{}, false
 }
