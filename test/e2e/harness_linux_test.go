@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -51,6 +52,8 @@ type daemon struct {
 	node *cluster.Node
 	argv []string
 	proc *cluster.Proc
+	// runtimeDir is an agent's --runtime_dir, when the test chose it.
+	runtimeDir string
 }
 
 // start runs `cairn args...` on node i.
@@ -77,15 +80,18 @@ func (e *env) startMaster(i int, extra ...string) *daemon {
 }
 
 // startAgent runs `cairn agent` on node i, registered with the master at
-// masterAddr, with a unique cgroups root and work dir, and arranges for it
-// and its containers to be gone after the test.
+// masterAddr, with a unique cgroups root and work and runtime dirs in the
+// test's scratch dir, and arranges for it and its containers to be gone
+// after the test.
 func (e *env) startAgent(name string, i int, masterAddr string, extra ...string) *daemon {
 	e.t.Helper()
 	n := e.c.Node(i)
 	root := kerneltest.Name("cairn-e2e-")
 	args := append([]string{"agent", "--master=" + masterAddr, "--ip=" + n.IP.String(),
-		"--work_dir=" + filepath.Join(e.dir, name), "--cgroups_root=" + root}, extra...)
+		"--work_dir=" + filepath.Join(e.dir, name), "--runtime_dir=" + filepath.Join(e.dir, name+"-run"),
+		"--cgroups_root=" + root}, extra...)
 	a := e.start(name, i, args...)
+	a.runtimeDir = filepath.Join(e.dir, name+"-run")
 	e.t.Cleanup(func() { e.stopAgent(a, root) })
 	return a
 }
@@ -95,8 +101,10 @@ func (e *env) startAgent(name string, i int, masterAddr string, extra ...string)
 func (e *env) startDev(i int, extra ...string) *daemon {
 	e.t.Helper()
 	root := kerneltest.Name("cairn-e2e-")
-	args := append([]string{"dev", "--work_dir=" + filepath.Join(e.dir, "dev"), "--cgroups_root=" + root}, extra...)
+	args := append([]string{"dev", "--work_dir=" + filepath.Join(e.dir, "dev"),
+		"--runtime_dir=" + filepath.Join(e.dir, "dev-run"), "--cgroups_root=" + root}, extra...)
 	d := e.start("dev", i, args...)
+	d.runtimeDir = filepath.Join(e.dir, "dev-run")
 	e.t.Cleanup(func() { e.stopAgent(d, root) })
 	return d
 }
@@ -120,6 +128,11 @@ func (e *env) stopAgent(d *daemon, root string) {
 		}
 		if code, clean := again.stop(); !clean {
 			t.Errorf("%s (cleanup run) ended with %d, not by SIGTERM", d.name, code)
+		}
+	}
+	if d.runtimeDir != "" {
+		if left := containerStates(filepath.Join(d.runtimeDir, "containers")); len(left) > 0 {
+			t.Errorf("%s left the state of %d containers behind: %v", d.name, len(left), left)
 		}
 	}
 	leaks, err := removeCgroups(root)
@@ -237,4 +250,17 @@ func progress(t *testing.T, stall time.Duration, cond func() (int, error)) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// containerStates lists the container state directories under dir (the
+// containerizer's; ".rootfs" holds their root directories).
+func containerStates(dir string) []string {
+	entries, _ := os.ReadDir(dir)
+	var ids []string
+	for _, e := range entries {
+		if e.Name() != ".rootfs" {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids
 }

@@ -52,13 +52,14 @@ func TestQuickStartDev(t *testing.T) {
 }
 
 // TestSeedCommands runs exactly the two commands the README gives for a
-// first cluster (plus a unique cgroups root, for test hygiene).
+// first cluster (plus a unique cgroups root and a runtime dir inside the
+// test's scratch dir, for test hygiene).
 func TestSeedCommands(t *testing.T) {
 	e := newEnv(t, 1)
 	e.start("master", 0, "master", "--ip=127.0.0.1", "--work_dir="+filepath.Join(e.dir, "master"), "--quorum=1")
 	root := kerneltest.Name("cairn-e2e-")
 	a := e.start("agent", 0, "agent", "--master=127.0.0.1:5050", "--work_dir="+filepath.Join(e.dir, "agent"),
-		"--cgroups_root="+root)
+		"--cgroups_root="+root, "--runtime_dir="+filepath.Join(e.dir, "agent-run"))
 	t.Cleanup(func() { e.stopAgent(a, root) })
 	e.waitAgentsCLI(0, 1)
 	if code, out := e.cli("run-true", 0, "run", "--", "true"); code != 0 {

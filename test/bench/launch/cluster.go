@@ -24,6 +24,7 @@ import (
 type cluster struct {
 	masterAddr  string
 	dir         string
+	runtimeDir  string
 	cgroupsRoot string
 	cancel      context.CancelFunc
 	started     int        // daemons whose Run was started
@@ -32,7 +33,7 @@ type cluster struct {
 
 // startCluster starts a master and an agent on loopback with ephemeral
 // ports and waits until the master has admitted the agent.
-func startCluster(ctx context.Context, log *slog.Logger) (*cluster, error) {
+func startCluster(ctx context.Context, runtimeParent string, log *slog.Logger) (*cluster, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("an in-process agent needs root (or give --master)")
 	}
@@ -40,9 +41,16 @@ func startCluster(ctx context.Context, log *slog.Logger) (*cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make work dir: %w", err)
 	}
+	runtimeDir := filepath.Join(dir, "agent-run")
+	if runtimeParent != "" {
+		if runtimeDir, err = os.MkdirTemp(runtimeParent, "cairn-bench-run-"); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("make runtime dir: %w", err)
+		}
+	}
 	suffix := make([]byte, 4)
 	_, _ = rand.Read(suffix)
-	c := &cluster{dir: dir, cgroupsRoot: "cairn-bench-" + hex.EncodeToString(suffix), done: make(chan error, 2)}
+	c := &cluster{dir: dir, runtimeDir: runtimeDir, cgroupsRoot: "cairn-bench-" + hex.EncodeToString(suffix), done: make(chan error, 2)}
 
 	var mcfg master.Config
 	mcfg.RegisterFlags(flags.NewSet("master", io.Discard))
@@ -51,6 +59,7 @@ func startCluster(ctx context.Context, log *slog.Logger) (*cluster, error) {
 	m, err := master.New(mcfg, log.With("component", "master"))
 	if err != nil {
 		os.RemoveAll(dir)
+		os.RemoveAll(runtimeDir)
 		return nil, fmt.Errorf("configure master: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -70,6 +79,7 @@ func startCluster(ctx context.Context, log *slog.Logger) (*cluster, error) {
 	acfg.Master = c.masterAddr
 	acfg.IP, acfg.Port, acfg.GossipPort = "127.0.0.1", 0, 0
 	acfg.WorkDir = filepath.Join(dir, "agent")
+	acfg.RuntimeDir = runtimeDir
 	acfg.CgroupsRoot = c.cgroupsRoot
 	a, err := agent.New(acfg, log.With("component", "agent"))
 	if err != nil {
@@ -102,9 +112,24 @@ func (c *cluster) stop() error {
 			errs = append(errs, errors.New("daemons did not stop within a minute"))
 		}
 	}
+	// A stopped agent has destroyed its containers; state left behind is
+	// a leak worth knowing about.
+	if left, _ := os.ReadDir(filepath.Join(c.runtimeDir, "containers")); len(left) > 0 {
+		n := 0
+		for _, e := range left {
+			if e.Name() != ".rootfs" {
+				n++
+			}
+		}
+		if n > 0 {
+			errs = append(errs, fmt.Errorf("the stopped agent left the state of %d containers in %s", n, c.runtimeDir))
+		}
+	}
 	errs = append(errs, removeCgroups(c.cgroupsRoot))
-	if err := os.RemoveAll(c.dir); err != nil {
-		errs = append(errs, err)
+	for _, d := range []string{c.dir, c.runtimeDir} {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

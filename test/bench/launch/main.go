@@ -48,6 +48,7 @@ type options struct {
 	timeout    time.Duration
 	cpuProfile string
 	logLevel   string
+	runtimeDir string
 }
 
 func main() {
@@ -71,6 +72,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with the in-process master and agent) to this file")
 	flag.StringVar(&o.logLevel, "log_level", "warn", "log level of the in-process master and agent: debug, info, warn, error")
+	flag.StringVar(&o.runtimeDir, "runtime_dir", "", "parent directory for the in-process agent's --runtime_dir (default: inside its temporary work dir); e.g. /dev/shm to keep container state on a tmpfs")
 	flag.Parse()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintf(os.Stderr, "launch: %v\n", err)
@@ -104,7 +106,7 @@ func run(ctx context.Context, o options) error {
 
 	master := o.master
 	if master == "" {
-		c, err := startCluster(ctx, log)
+		c, err := startCluster(ctx, o.runtimeDir, log)
 		if err != nil {
 			return err
 		}
