@@ -541,6 +541,270 @@ func (x *StatusUpdateAck) GetUuid() []byte {
 	return nil
 }
 
+// FrameworkToExecutor (POST /internal/v1/framework_message, master → agent):
+// a scheduler's MESSAGE call for one of its executors on the agent. Best
+// effort, as in Mesos: the master sends it once and does not retry; the agent
+// answers 202 and delivers it as a MESSAGE event to the executor if that
+// executor is subscribed, otherwise drops it.
+type FrameworkToExecutor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FrameworkId   *mesospb.FrameworkID   `protobuf:"bytes,1,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	ExecutorId    *mesospb.ExecutorID    `protobuf:"bytes,2,req,name=executor_id,json=executorId" json:"executor_id,omitempty"`
+	Data          []byte                 `protobuf:"bytes,3,req,name=data" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FrameworkToExecutor) Reset() {
+	*x = FrameworkToExecutor{}
+	mi := &file_internal_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FrameworkToExecutor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FrameworkToExecutor) ProtoMessage() {}
+
+func (x *FrameworkToExecutor) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FrameworkToExecutor.ProtoReflect.Descriptor instead.
+func (*FrameworkToExecutor) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *FrameworkToExecutor) GetFrameworkId() *mesospb.FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *FrameworkToExecutor) GetExecutorId() *mesospb.ExecutorID {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return nil
+}
+
+func (x *FrameworkToExecutor) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// ExecutorToFramework (POST /internal/v1/executor_message, agent → master):
+// an executor's MESSAGE call. The master relays it as a MESSAGE event to the
+// framework if it is connected, otherwise drops it (best effort). 202.
+type ExecutorToFramework struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FrameworkId   *mesospb.FrameworkID   `protobuf:"bytes,1,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	AgentId       *mesospb.AgentID       `protobuf:"bytes,2,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	ExecutorId    *mesospb.ExecutorID    `protobuf:"bytes,3,req,name=executor_id,json=executorId" json:"executor_id,omitempty"`
+	Data          []byte                 `protobuf:"bytes,4,req,name=data" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecutorToFramework) Reset() {
+	*x = ExecutorToFramework{}
+	mi := &file_internal_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecutorToFramework) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecutorToFramework) ProtoMessage() {}
+
+func (x *ExecutorToFramework) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecutorToFramework.ProtoReflect.Descriptor instead.
+func (*ExecutorToFramework) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ExecutorToFramework) GetFrameworkId() *mesospb.FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *ExecutorToFramework) GetAgentId() *mesospb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *ExecutorToFramework) GetExecutorId() *mesospb.ExecutorID {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return nil
+}
+
+func (x *ExecutorToFramework) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+// ShutdownExecutor (POST /internal/v1/shutdown_executor, master → agent): the
+// scheduler's SHUTDOWN call. The agent sends SHUTDOWN to the executor, kills
+// its container after the grace period and reports its tasks' terminal
+// updates as usual. 202; unknown executors are ignored.
+type ShutdownExecutor struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FrameworkId   *mesospb.FrameworkID   `protobuf:"bytes,1,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	ExecutorId    *mesospb.ExecutorID    `protobuf:"bytes,2,req,name=executor_id,json=executorId" json:"executor_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ShutdownExecutor) Reset() {
+	*x = ShutdownExecutor{}
+	mi := &file_internal_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ShutdownExecutor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ShutdownExecutor) ProtoMessage() {}
+
+func (x *ShutdownExecutor) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ShutdownExecutor.ProtoReflect.Descriptor instead.
+func (*ShutdownExecutor) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ShutdownExecutor) GetFrameworkId() *mesospb.FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *ShutdownExecutor) GetExecutorId() *mesospb.ExecutorID {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return nil
+}
+
+// ExecutorExited (POST /internal/v1/executor_exited, agent → master): an
+// executor's container ended. The master sends the framework a FAILURE event
+// {agent_id, executor_id, status} (Mesos's ExitedExecutorMessage). 202.
+type ExecutorExited struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	FrameworkId *mesospb.FrameworkID   `protobuf:"bytes,1,req,name=framework_id,json=frameworkId" json:"framework_id,omitempty"`
+	AgentId     *mesospb.AgentID       `protobuf:"bytes,2,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	ExecutorId  *mesospb.ExecutorID    `protobuf:"bytes,3,req,name=executor_id,json=executorId" json:"executor_id,omitempty"`
+	// The wait(2) status, as Mesos reports it.
+	Status        *int32 `protobuf:"varint,4,opt,name=status" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExecutorExited) Reset() {
+	*x = ExecutorExited{}
+	mi := &file_internal_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExecutorExited) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExecutorExited) ProtoMessage() {}
+
+func (x *ExecutorExited) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExecutorExited.ProtoReflect.Descriptor instead.
+func (*ExecutorExited) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ExecutorExited) GetFrameworkId() *mesospb.FrameworkID {
+	if x != nil {
+		return x.FrameworkId
+	}
+	return nil
+}
+
+func (x *ExecutorExited) GetAgentId() *mesospb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *ExecutorExited) GetExecutorId() *mesospb.ExecutorID {
+	if x != nil {
+		return x.ExecutorId
+	}
+	return nil
+}
+
+func (x *ExecutorExited) GetStatus() int32 {
+	if x != nil && x.Status != nil {
+		return *x.Status
+	}
+	return 0
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -587,7 +851,28 @@ const file_internal_proto_rawDesc = "" +
 	"\x0fStatusUpdateAck\x128\n" +
 	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x12)\n" +
 	"\atask_id\x18\x02 \x02(\v2\x10.mesos.v1.TaskIDR\x06taskId\x12\x12\n" +
-	"\x04uuid\x18\x03 \x02(\fR\x04uuidB)Z'github.com/cairnhq/cairn/api/internalpb"
+	"\x04uuid\x18\x03 \x02(\fR\x04uuid\"\x9a\x01\n" +
+	"\x13FrameworkToExecutor\x128\n" +
+	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x125\n" +
+	"\vexecutor_id\x18\x02 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
+	"executorId\x12\x12\n" +
+	"\x04data\x18\x03 \x02(\fR\x04data\"\xc8\x01\n" +
+	"\x13ExecutorToFramework\x128\n" +
+	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x12,\n" +
+	"\bagent_id\x18\x02 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x125\n" +
+	"\vexecutor_id\x18\x03 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
+	"executorId\x12\x12\n" +
+	"\x04data\x18\x04 \x02(\fR\x04data\"\x83\x01\n" +
+	"\x10ShutdownExecutor\x128\n" +
+	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x125\n" +
+	"\vexecutor_id\x18\x02 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
+	"executorId\"\xc7\x01\n" +
+	"\x0eExecutorExited\x128\n" +
+	"\fframework_id\x18\x01 \x02(\v2\x15.mesos.v1.FrameworkIDR\vframeworkId\x12,\n" +
+	"\bagent_id\x18\x02 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x125\n" +
+	"\vexecutor_id\x18\x03 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
+	"executorId\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\x05R\x06statusB)Z'github.com/cairnhq/cairn/api/internalpb"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -601,7 +886,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_internal_proto_goTypes = []any{
 	(*GossipSeeds)(nil),           // 0: cairn.internal.v1.GossipSeeds
 	(*AgentState)(nil),            // 1: cairn.internal.v1.AgentState
@@ -611,47 +896,61 @@ var file_internal_proto_goTypes = []any{
 	(*ShutdownFramework)(nil),     // 5: cairn.internal.v1.ShutdownFramework
 	(*StatusUpdate)(nil),          // 6: cairn.internal.v1.StatusUpdate
 	(*StatusUpdateAck)(nil),       // 7: cairn.internal.v1.StatusUpdateAck
-	(*mesospb.MasterInfo)(nil),    // 8: mesos.v1.MasterInfo
-	(*mesospb.AgentInfo)(nil),     // 9: mesos.v1.AgentInfo
-	(*mesospb.FrameworkInfo)(nil), // 10: mesos.v1.FrameworkInfo
-	(*mesospb.Task)(nil),          // 11: mesos.v1.Task
-	(*mesospb.ExecutorInfo)(nil),  // 12: mesos.v1.ExecutorInfo
-	(*mesospb.AgentID)(nil),       // 13: mesos.v1.AgentID
-	(*mesospb.TaskInfo)(nil),      // 14: mesos.v1.TaskInfo
-	(*mesospb.FrameworkID)(nil),   // 15: mesos.v1.FrameworkID
-	(*mesospb.TaskID)(nil),        // 16: mesos.v1.TaskID
-	(*mesospb.KillPolicy)(nil),    // 17: mesos.v1.KillPolicy
-	(*mesospb.TaskStatus)(nil),    // 18: mesos.v1.TaskStatus
-	(mesospb.TaskState)(0),        // 19: mesos.v1.TaskState
-	(*mesospb.ExecutorID)(nil),    // 20: mesos.v1.ExecutorID
+	(*FrameworkToExecutor)(nil),   // 8: cairn.internal.v1.FrameworkToExecutor
+	(*ExecutorToFramework)(nil),   // 9: cairn.internal.v1.ExecutorToFramework
+	(*ShutdownExecutor)(nil),      // 10: cairn.internal.v1.ShutdownExecutor
+	(*ExecutorExited)(nil),        // 11: cairn.internal.v1.ExecutorExited
+	(*mesospb.MasterInfo)(nil),    // 12: mesos.v1.MasterInfo
+	(*mesospb.AgentInfo)(nil),     // 13: mesos.v1.AgentInfo
+	(*mesospb.FrameworkInfo)(nil), // 14: mesos.v1.FrameworkInfo
+	(*mesospb.Task)(nil),          // 15: mesos.v1.Task
+	(*mesospb.ExecutorInfo)(nil),  // 16: mesos.v1.ExecutorInfo
+	(*mesospb.AgentID)(nil),       // 17: mesos.v1.AgentID
+	(*mesospb.TaskInfo)(nil),      // 18: mesos.v1.TaskInfo
+	(*mesospb.FrameworkID)(nil),   // 19: mesos.v1.FrameworkID
+	(*mesospb.TaskID)(nil),        // 20: mesos.v1.TaskID
+	(*mesospb.KillPolicy)(nil),    // 21: mesos.v1.KillPolicy
+	(*mesospb.TaskStatus)(nil),    // 22: mesos.v1.TaskStatus
+	(mesospb.TaskState)(0),        // 23: mesos.v1.TaskState
+	(*mesospb.ExecutorID)(nil),    // 24: mesos.v1.ExecutorID
 }
 var file_internal_proto_depIdxs = []int32{
-	8,  // 0: cairn.internal.v1.GossipSeeds.master_info:type_name -> mesos.v1.MasterInfo
-	9,  // 1: cairn.internal.v1.AgentState.agent_info:type_name -> mesos.v1.AgentInfo
-	10, // 2: cairn.internal.v1.AgentState.frameworks:type_name -> mesos.v1.FrameworkInfo
-	11, // 3: cairn.internal.v1.AgentState.tasks:type_name -> mesos.v1.Task
-	12, // 4: cairn.internal.v1.AgentState.executors:type_name -> mesos.v1.ExecutorInfo
-	13, // 5: cairn.internal.v1.Registered.agent_id:type_name -> mesos.v1.AgentID
-	8,  // 6: cairn.internal.v1.Registered.master_info:type_name -> mesos.v1.MasterInfo
-	10, // 7: cairn.internal.v1.RunTasks.framework_info:type_name -> mesos.v1.FrameworkInfo
-	14, // 8: cairn.internal.v1.RunTasks.tasks:type_name -> mesos.v1.TaskInfo
-	12, // 9: cairn.internal.v1.RunTasks.executor_info:type_name -> mesos.v1.ExecutorInfo
-	15, // 10: cairn.internal.v1.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
-	16, // 11: cairn.internal.v1.KillTask.task_id:type_name -> mesos.v1.TaskID
-	17, // 12: cairn.internal.v1.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
-	15, // 13: cairn.internal.v1.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
-	15, // 14: cairn.internal.v1.StatusUpdate.framework_id:type_name -> mesos.v1.FrameworkID
-	13, // 15: cairn.internal.v1.StatusUpdate.agent_id:type_name -> mesos.v1.AgentID
-	18, // 16: cairn.internal.v1.StatusUpdate.status:type_name -> mesos.v1.TaskStatus
-	19, // 17: cairn.internal.v1.StatusUpdate.latest_state:type_name -> mesos.v1.TaskState
-	20, // 18: cairn.internal.v1.StatusUpdate.executor_id:type_name -> mesos.v1.ExecutorID
-	15, // 19: cairn.internal.v1.StatusUpdateAck.framework_id:type_name -> mesos.v1.FrameworkID
-	16, // 20: cairn.internal.v1.StatusUpdateAck.task_id:type_name -> mesos.v1.TaskID
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	12, // 0: cairn.internal.v1.GossipSeeds.master_info:type_name -> mesos.v1.MasterInfo
+	13, // 1: cairn.internal.v1.AgentState.agent_info:type_name -> mesos.v1.AgentInfo
+	14, // 2: cairn.internal.v1.AgentState.frameworks:type_name -> mesos.v1.FrameworkInfo
+	15, // 3: cairn.internal.v1.AgentState.tasks:type_name -> mesos.v1.Task
+	16, // 4: cairn.internal.v1.AgentState.executors:type_name -> mesos.v1.ExecutorInfo
+	17, // 5: cairn.internal.v1.Registered.agent_id:type_name -> mesos.v1.AgentID
+	12, // 6: cairn.internal.v1.Registered.master_info:type_name -> mesos.v1.MasterInfo
+	14, // 7: cairn.internal.v1.RunTasks.framework_info:type_name -> mesos.v1.FrameworkInfo
+	18, // 8: cairn.internal.v1.RunTasks.tasks:type_name -> mesos.v1.TaskInfo
+	16, // 9: cairn.internal.v1.RunTasks.executor_info:type_name -> mesos.v1.ExecutorInfo
+	19, // 10: cairn.internal.v1.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
+	20, // 11: cairn.internal.v1.KillTask.task_id:type_name -> mesos.v1.TaskID
+	21, // 12: cairn.internal.v1.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
+	19, // 13: cairn.internal.v1.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
+	19, // 14: cairn.internal.v1.StatusUpdate.framework_id:type_name -> mesos.v1.FrameworkID
+	17, // 15: cairn.internal.v1.StatusUpdate.agent_id:type_name -> mesos.v1.AgentID
+	22, // 16: cairn.internal.v1.StatusUpdate.status:type_name -> mesos.v1.TaskStatus
+	23, // 17: cairn.internal.v1.StatusUpdate.latest_state:type_name -> mesos.v1.TaskState
+	24, // 18: cairn.internal.v1.StatusUpdate.executor_id:type_name -> mesos.v1.ExecutorID
+	19, // 19: cairn.internal.v1.StatusUpdateAck.framework_id:type_name -> mesos.v1.FrameworkID
+	20, // 20: cairn.internal.v1.StatusUpdateAck.task_id:type_name -> mesos.v1.TaskID
+	19, // 21: cairn.internal.v1.FrameworkToExecutor.framework_id:type_name -> mesos.v1.FrameworkID
+	24, // 22: cairn.internal.v1.FrameworkToExecutor.executor_id:type_name -> mesos.v1.ExecutorID
+	19, // 23: cairn.internal.v1.ExecutorToFramework.framework_id:type_name -> mesos.v1.FrameworkID
+	17, // 24: cairn.internal.v1.ExecutorToFramework.agent_id:type_name -> mesos.v1.AgentID
+	24, // 25: cairn.internal.v1.ExecutorToFramework.executor_id:type_name -> mesos.v1.ExecutorID
+	19, // 26: cairn.internal.v1.ShutdownExecutor.framework_id:type_name -> mesos.v1.FrameworkID
+	24, // 27: cairn.internal.v1.ShutdownExecutor.executor_id:type_name -> mesos.v1.ExecutorID
+	19, // 28: cairn.internal.v1.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
+	17, // 29: cairn.internal.v1.ExecutorExited.agent_id:type_name -> mesos.v1.AgentID
+	24, // 30: cairn.internal.v1.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -665,7 +964,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
