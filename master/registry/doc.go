@@ -1,11 +1,12 @@
 // Package registry keeps what the master must not forget across a restart:
 // the admitted agents (id, AgentInfo, gossip address, admission time), the
 // frameworks (FrameworkInfo with its id, registration time, and the failover
-// deadline while disconnected) and the sequence numbers of the next agent and
-// framework ids.
+// deadline while disconnected), the sequence numbers of the next agent and
+// framework ids, the agents an operator marked gone, role weights and quotas.
 //
 // The state changes only through operations (AdmitAgent, RemoveAgent,
-// AddFramework, UpdateFramework, RemoveFramework) applied by Registry.Apply.
+// MarkAgentGone, AddFramework, UpdateFramework, RemoveFramework, SetWeights,
+// SetQuotas) applied by Registry.Apply.
 // An operation is durable when Apply returns nil: the whole state is written
 // to a temporary file, fsynced, renamed over <dir>/registry.pb and the
 // directory fsynced. Operations are plain values so that a replicated log

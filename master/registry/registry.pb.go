@@ -11,6 +11,7 @@ package registry
 
 import (
 	mesospb "github.com/cairnhq/cairn/api/mesospb"
+	quotapb "github.com/cairnhq/cairn/api/quotapb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -32,6 +33,12 @@ type State struct {
 	// Sequence numbers for the next ids the master makes.
 	NextAgent     *uint64 `protobuf:"varint,3,opt,name=next_agent,json=nextAgent" json:"next_agent,omitempty"`
 	NextFramework *uint64 `protobuf:"varint,4,opt,name=next_framework,json=nextFramework" json:"next_framework,omitempty"`
+	// Agents an operator marked gone (MARK_AGENT_GONE): never admitted again.
+	GoneAgents []*GoneAgent `protobuf:"bytes,5,rep,name=gone_agents,json=goneAgents" json:"gone_agents,omitempty"`
+	// Role weights other than 1 (UPDATE_WEIGHTS).
+	Weights []*mesospb.WeightInfo `protobuf:"bytes,6,rep,name=weights" json:"weights,omitempty"`
+	// Role quotas (UPDATE_QUOTA), one per role.
+	Quotas        []*quotapb.QuotaConfig `protobuf:"bytes,7,rep,name=quotas" json:"quotas,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -94,6 +101,80 @@ func (x *State) GetNextFramework() uint64 {
 	return 0
 }
 
+func (x *State) GetGoneAgents() []*GoneAgent {
+	if x != nil {
+		return x.GoneAgents
+	}
+	return nil
+}
+
+func (x *State) GetWeights() []*mesospb.WeightInfo {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+func (x *State) GetQuotas() []*quotapb.QuotaConfig {
+	if x != nil {
+		return x.Quotas
+	}
+	return nil
+}
+
+type GoneAgent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    *mesospb.AgentID       `protobuf:"bytes,1,req,name=id" json:"id,omitempty"`
+	// Unix nanoseconds.
+	GoneNs        *int64 `protobuf:"varint,2,opt,name=gone_ns,json=goneNs" json:"gone_ns,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GoneAgent) Reset() {
+	*x = GoneAgent{}
+	mi := &file_registry_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GoneAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GoneAgent) ProtoMessage() {}
+
+func (x *GoneAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_registry_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GoneAgent.ProtoReflect.Descriptor instead.
+func (*GoneAgent) Descriptor() ([]byte, []int) {
+	return file_registry_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GoneAgent) GetId() *mesospb.AgentID {
+	if x != nil {
+		return x.Id
+	}
+	return nil
+}
+
+func (x *GoneAgent) GetGoneNs() int64 {
+	if x != nil && x.GoneNs != nil {
+		return *x.GoneNs
+	}
+	return 0
+}
+
 type Agent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Info  *mesospb.AgentInfo     `protobuf:"bytes,1,req,name=info" json:"info,omitempty"`
@@ -107,7 +188,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_registry_proto_msgTypes[1]
+	mi := &file_registry_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -119,7 +200,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[1]
+	mi := &file_registry_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -132,7 +213,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{1}
+	return file_registry_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Agent) GetInfo() *mesospb.AgentInfo {
@@ -168,7 +249,7 @@ type Framework struct {
 
 func (x *Framework) Reset() {
 	*x = Framework{}
-	mi := &file_registry_proto_msgTypes[2]
+	mi := &file_registry_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -180,7 +261,7 @@ func (x *Framework) String() string {
 func (*Framework) ProtoMessage() {}
 
 func (x *Framework) ProtoReflect() protoreflect.Message {
-	mi := &file_registry_proto_msgTypes[2]
+	mi := &file_registry_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -193,7 +274,7 @@ func (x *Framework) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Framework.ProtoReflect.Descriptor instead.
 func (*Framework) Descriptor() ([]byte, []int) {
-	return file_registry_proto_rawDescGZIP(), []int{2}
+	return file_registry_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Framework) GetInfo() *mesospb.FrameworkInfo {
@@ -221,7 +302,7 @@ var File_registry_proto protoreflect.FileDescriptor
 
 const file_registry_proto_rawDesc = "" +
 	"\n" +
-	"\x0eregistry.proto\x12\x11cairn.registry.v1\x1a\x14mesos/v1/mesos.proto\"\xbd\x01\n" +
+	"\x0eregistry.proto\x12\x11cairn.registry.v1\x1a\x14mesos/v1/mesos.proto\x1a\x1amesos/v1/quota/quota.proto\"\xe1\x02\n" +
 	"\x05State\x120\n" +
 	"\x06agents\x18\x01 \x03(\v2\x18.cairn.registry.v1.AgentR\x06agents\x12<\n" +
 	"\n" +
@@ -229,7 +310,14 @@ const file_registry_proto_rawDesc = "" +
 	"frameworks\x12\x1d\n" +
 	"\n" +
 	"next_agent\x18\x03 \x01(\x04R\tnextAgent\x12%\n" +
-	"\x0enext_framework\x18\x04 \x01(\x04R\rnextFramework\"x\n" +
+	"\x0enext_framework\x18\x04 \x01(\x04R\rnextFramework\x12=\n" +
+	"\vgone_agents\x18\x05 \x03(\v2\x1c.cairn.registry.v1.GoneAgentR\n" +
+	"goneAgents\x12.\n" +
+	"\aweights\x18\x06 \x03(\v2\x14.mesos.v1.WeightInfoR\aweights\x123\n" +
+	"\x06quotas\x18\a \x03(\v2\x1b.mesos.v1.quota.QuotaConfigR\x06quotas\"G\n" +
+	"\tGoneAgent\x12!\n" +
+	"\x02id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\x02id\x12\x17\n" +
+	"\agone_ns\x18\x02 \x01(\x03R\x06goneNs\"x\n" +
 	"\x05Agent\x12'\n" +
 	"\x04info\x18\x01 \x02(\v2\x13.mesos.v1.AgentInfoR\x04info\x12%\n" +
 	"\x0egossip_address\x18\x02 \x01(\tR\rgossipAddress\x12\x1f\n" +
@@ -252,24 +340,32 @@ func file_registry_proto_rawDescGZIP() []byte {
 	return file_registry_proto_rawDescData
 }
 
-var file_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_registry_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_registry_proto_goTypes = []any{
 	(*State)(nil),                 // 0: cairn.registry.v1.State
-	(*Agent)(nil),                 // 1: cairn.registry.v1.Agent
-	(*Framework)(nil),             // 2: cairn.registry.v1.Framework
-	(*mesospb.AgentInfo)(nil),     // 3: mesos.v1.AgentInfo
-	(*mesospb.FrameworkInfo)(nil), // 4: mesos.v1.FrameworkInfo
+	(*GoneAgent)(nil),             // 1: cairn.registry.v1.GoneAgent
+	(*Agent)(nil),                 // 2: cairn.registry.v1.Agent
+	(*Framework)(nil),             // 3: cairn.registry.v1.Framework
+	(*mesospb.WeightInfo)(nil),    // 4: mesos.v1.WeightInfo
+	(*quotapb.QuotaConfig)(nil),   // 5: mesos.v1.quota.QuotaConfig
+	(*mesospb.AgentID)(nil),       // 6: mesos.v1.AgentID
+	(*mesospb.AgentInfo)(nil),     // 7: mesos.v1.AgentInfo
+	(*mesospb.FrameworkInfo)(nil), // 8: mesos.v1.FrameworkInfo
 }
 var file_registry_proto_depIdxs = []int32{
-	1, // 0: cairn.registry.v1.State.agents:type_name -> cairn.registry.v1.Agent
-	2, // 1: cairn.registry.v1.State.frameworks:type_name -> cairn.registry.v1.Framework
-	3, // 2: cairn.registry.v1.Agent.info:type_name -> mesos.v1.AgentInfo
-	4, // 3: cairn.registry.v1.Framework.info:type_name -> mesos.v1.FrameworkInfo
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	2, // 0: cairn.registry.v1.State.agents:type_name -> cairn.registry.v1.Agent
+	3, // 1: cairn.registry.v1.State.frameworks:type_name -> cairn.registry.v1.Framework
+	1, // 2: cairn.registry.v1.State.gone_agents:type_name -> cairn.registry.v1.GoneAgent
+	4, // 3: cairn.registry.v1.State.weights:type_name -> mesos.v1.WeightInfo
+	5, // 4: cairn.registry.v1.State.quotas:type_name -> mesos.v1.quota.QuotaConfig
+	6, // 5: cairn.registry.v1.GoneAgent.id:type_name -> mesos.v1.AgentID
+	7, // 6: cairn.registry.v1.Agent.info:type_name -> mesos.v1.AgentInfo
+	8, // 7: cairn.registry.v1.Framework.info:type_name -> mesos.v1.FrameworkInfo
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_registry_proto_init() }
@@ -283,7 +379,7 @@ func file_registry_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_registry_proto_rawDesc), len(file_registry_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/api/quotapb"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -170,5 +171,46 @@ func TestMissingFileIsEmpty(t *testing.T) {
 	}
 	if st := r.State(); len(st.Agents)+len(st.Frameworks) != 0 {
 		t.Fatalf("state = %v", st)
+	}
+}
+
+func TestGoneWeightsQuotas(t *testing.T) {
+	dir := t.TempDir()
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1700000000, 0)
+	limit := map[string]*mesospb.Value_Scalar{"cpus": {Value: proto.Float64(4)}}
+	ops := []Op{
+		AdmitAgent{Info: agentInfo("m-S0"), Admitted: now, Next: 1},
+		MarkAgentGone{ID: "m-S0", When: now},
+		MarkAgentGone{ID: "m-S0", When: now}, // idempotent
+		SetWeights{Weights: map[string]float64{"eng": 2, "ops": 3}},
+		SetWeights{Weights: map[string]float64{"ops": 1}}, // back to the default: dropped
+		SetQuotas{Configs: []*quotapb.QuotaConfig{{Role: proto.String("eng"), Limits: limit}, {Role: proto.String("dev"), Limits: limit}}},
+		SetQuotas{Configs: []*quotapb.QuotaConfig{{Role: proto.String("dev")}}}, // removed
+	}
+	for _, op := range ops {
+		if err := r.Apply(op); err != nil {
+			t.Fatalf("apply %T: %v", op, err)
+		}
+	}
+	if err := r.Apply(SetWeights{Weights: map[string]float64{"x": 0}}); err == nil {
+		t.Error("weight 0 accepted")
+	}
+	r2, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r2.State()
+	if len(st.Agents) != 0 || !st.IsGone("m-S0") || len(st.GoneAgents) != 1 || st.IsGone("m-S1") {
+		t.Errorf("agents %v gone %v", st.Agents, st.GoneAgents)
+	}
+	if len(st.Weights) != 1 || st.Weights[0].GetRole() != "eng" || st.Weights[0].GetWeight() != 2 {
+		t.Errorf("weights = %v", st.Weights)
+	}
+	if len(st.Quotas) != 1 || st.Quotas[0].GetRole() != "eng" || st.Quotas[0].GetLimits()["cpus"].GetValue() != 4 {
+		t.Errorf("quotas = %v", st.Quotas)
 	}
 }
