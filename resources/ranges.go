@@ -76,7 +76,7 @@ func normalizeRanges(rs []Range) []Range {
 	return merged
 }
 
-// unionRanges adds two normalized lists.
+// unionRanges adds two normalized lists in one merge.
 func unionRanges(a, b []Range) []Range {
 	if len(b) == 0 {
 		return a
@@ -84,7 +84,22 @@ func unionRanges(a, b []Range) []Range {
 	if len(a) == 0 {
 		return b
 	}
-	return normalizeRanges(append(slices.Clone(a), b...))
+	out := make([]Range, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var r Range
+		if j == len(b) || (i < len(a) && a[i].Begin <= b[j].Begin) {
+			r, i = a[i], i+1
+		} else {
+			r, j = b[j], j+1
+		}
+		if n := len(out); n > 0 && (r.Begin <= out[n-1].End || r.Begin-1 == out[n-1].End) {
+			out[n-1].End = max(out[n-1].End, r.End)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // subtractRanges removes b from a; both normalized, result normalized.

@@ -117,6 +117,9 @@ func (rs Resources) Subtract(other Resources) Resources {
 	if len(a) == 0 || len(b) == 0 {
 		return rs
 	}
+	if rs.Same(other) {
+		return Resources{}
+	}
 	out := make([]Resource, 0, len(a))
 	j := 0
 	for _, r := range a {
@@ -137,6 +140,9 @@ func (rs Resources) Subtract(other Resources) Resources {
 // Contains reports rs ⊇ other. Roles matter: unreserved cpus do not contain
 // cpus reserved for a role, nor the other way round.
 func (rs Resources) Contains(other Resources) bool {
+	if rs.Same(other) {
+		return true
+	}
 	a := rs.items
 	i := 0
 	for k := range other.items {
@@ -156,6 +162,9 @@ func (rs Resources) Equal(other Resources) bool {
 	if len(rs.items) != len(other.items) {
 		return false
 	}
+	if rs.Same(other) {
+		return true
+	}
 	for i := range rs.items {
 		a, b := &rs.items[i], &other.items[i]
 		if compareKey(a, b) != 0 || a.Scalar != b.Scalar ||
@@ -164,6 +173,13 @@ func (rs Resources) Equal(other Resources) bool {
 		}
 	}
 	return true
+}
+
+// Same reports whether rs and other are one value in memory, which implies
+// Equal. Values are immutable, so a caller may use it as a cheap cache key:
+// "is this still the collection I computed that from?"
+func (rs Resources) Same(other Resources) bool {
+	return len(rs.items) == len(other.items) && (len(rs.items) == 0 || &rs.items[0] == &other.items[0])
 }
 
 // Scalar returns the total of the named scalar over all roles, as a float.

@@ -3,6 +3,7 @@ package allocator
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,16 +23,62 @@ type Config struct {
 	// DefaultMinAllocatable; an empty, non-nil slice means no minimum.
 	MinAllocatable []resources.Resources
 
-	// RoleSorter and FrameworkSorter name the policy at each level (see
-	// NewSorter); "" is "drf".
+	// RoleSorter and FrameworkSorter name the policy at each level
+	// (--role_sorter, --framework_sorter): "drf" (the default, ""),
+	// "priority" or "random"; SorterNames lists them.
 	RoleSorter, FrameworkSorter string
 
+	// Weights are the initial role weights (--weights, see ParseWeights);
+	// UpdateWeights changes them later. A role without one weighs 1.
+	Weights map[string]float64
+
 	// Shuffle visits agents in a fresh random order each Allocate, as Mesos
-	// does, so that no agent is always first; the order is drawn from Seed,
-	// so a given sequence of calls still gives the same offers. Without
-	// Shuffle agents are visited in id order.
+	// does, so that no agent is always first. Without Shuffle agents are
+	// visited in id order. Seed feeds the shuffle and the random sorter, so
+	// a given sequence of calls always gives the same offers.
 	Shuffle bool
 	Seed    uint64
+}
+
+// ParseWeights reads the --weights syntax, "role=weight" pairs separated by
+// commas: "eng=2,eng/web=3,ops=0.5". The empty string means no weights.
+func ParseWeights(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	if strings.TrimSpace(s) == "" {
+		return out, nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		role, w, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok {
+			return nil, fmt.Errorf("parse weights: %q is not role=weight", part)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(w), 64)
+		if err != nil {
+			return nil, fmt.Errorf("parse weights: %q: weight is not a number", part)
+		}
+		role = strings.TrimSpace(role)
+		if _, dup := out[role]; dup {
+			return nil, fmt.Errorf("parse weights: role %q given twice", role)
+		}
+		out[role] = v
+	}
+	if err := checkWeights(out); err != nil {
+		return nil, fmt.Errorf("parse weights: %w", err)
+	}
+	return out, nil
+}
+
+// checkWeights applies Mesos's rules: valid roles, finite positive weights.
+func checkWeights(w map[string]float64) error {
+	for role, v := range w {
+		if err := resources.ValidateRole(role); err != nil {
+			return err
+		}
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("role %q: weight %v is not a positive number", role, v)
+		}
+	}
+	return nil
 }
 
 // DefaultMinAllocatable is Mesos's default --min_allocatable_resources,

@@ -35,7 +35,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{RoleSorter: "priority"}, `role sorter: unknown sorter "priority"`},
+		{Config{RoleSorter: "fair"}, `role sorter: unknown sorter "fair"`},
 		{Config{FrameworkSorter: "fair"}, `framework sorter: unknown sorter "fair"`},
 		{Config{AllocationInterval: -time.Second}, "negative allocation interval"},
 		{Config{MinAllocatable: []resources.Resources{resources.MustParse("ports:[1-2]")}}, "only scalar"},

@@ -11,7 +11,9 @@ import (
 // FrameworkInfo is what the allocator needs to know of a framework.
 type FrameworkInfo struct {
 	// Roles the framework subscribes to. A framework without MULTI_ROLE has
-	// exactly one (FrameworkInfo.role); empty means ["*"].
+	// exactly one (FrameworkInfo.role); empty means ["*"]. A MULTI_ROLE
+	// framework competes in each role separately and gets at most one
+	// offer per (agent, role) from an allocation.
 	Roles []string
 	// SuppressedRoles are roles for which the framework wants no offers
 	// (SUBSCRIBE's suppressed_roles); each must be in Roles.
@@ -29,20 +31,12 @@ type Capabilities struct {
 }
 
 type framework struct {
-	id         ids.FrameworkID
-	roles      []string // sorted
-	suppressed map[string]bool
-	caps       Capabilities
-	active     bool
-	allocated  map[string]resources.Resources // scalar quantities by role, over all agents
-	held       map[string]int                 // agents holding something, by role
-	filters    map[filterKey][]offerFilter
-	nfilters   int
-}
-
-func (f *framework) subscribes(role string) bool {
-	_, found := slices.BinarySearch(f.roles, role)
-	return found
+	id       ids.FrameworkID
+	roles    []string        // subscribed, sorted
+	subs     map[string]*sub // by role: subscribed or holding
+	caps     Capabilities
+	active   bool
+	nfilters int
 }
 
 // checkInfo validates info and returns its roles, sorted, defaulted to "*".
@@ -89,34 +83,23 @@ func (a *Allocator) AddFramework(id ids.FrameworkID, info FrameworkInfo, used []
 			return fmt.Errorf("add framework %s: used resources on %s: %w", id, u.Agent, err)
 		}
 	}
-	f := &framework{
-		id:         id,
-		suppressed: make(map[string]bool),
-		caps:       info.Capabilities,
-		active:     active,
-		allocated:  make(map[string]resources.Resources),
-		held:       make(map[string]int),
-		filters:    make(map[filterKey][]offerFilter),
-	}
+	f := &framework{id: id, caps: info.Capabilities, active: active, subs: make(map[string]*sub)}
 	a.frameworks[id] = f
-	a.subscribe(f, roles, info.SuppressedRoles)
 
 	// Adopt what agents reported before the framework came back.
-	for agentID := range a.holders[id] {
-		for h, res := range a.agents[agentID].holdings {
+	for _, ag := range a.holderAgents(id) {
+		for h, res := range ag.holdings {
 			if h.fw != id {
 				continue
 			}
-			q := res.ScalarQuantities()
-			f.held[h.role]++
-			f.allocated[h.role] = f.allocated[h.role].Add(q)
-			r := a.roles[h.role]
-			if !r.sorter.Has(id) {
-				r.sorter.Add(id)
-			}
-			r.sorter.Allocated(id, q)
+			s := a.ensureSub(f, a.roles[h.role])
+			q, _ := a.quantities(res)
+			s.held++
+			s.client.alloc.add(q)
+			s.node.fws.update(&s.client)
 		}
 	}
+	a.subscribe(f, roles, info.SuppressedRoles)
 	for _, u := range used {
 		ag, ok := a.agents[u.Agent]
 		if !ok {
@@ -131,32 +114,46 @@ func (a *Allocator) AddFramework(id ids.FrameworkID, info FrameworkInfo, used []
 	return nil
 }
 
-// subscribe sets f's roles and suppressed roles, joining and leaving role
-// sorters as needed. Holdings under a role f leaves stay counted there until
-// they are recovered, as in Mesos.
+// holderAgents lists the agents where fw holds something, in id order.
+func (a *Allocator) holderAgents(fw ids.FrameworkID) []*agent {
+	out := make([]*agent, 0, len(a.holders[fw]))
+	for ag := range a.holders[fw] {
+		out = append(out, ag)
+	}
+	slices.SortFunc(out, func(x, y *agent) int { return cmpString(string(x.id), string(y.id)) })
+	return out
+}
+
+// subscribe sets f's roles and suppressed roles, joining and leaving roles
+// as needed. Holdings under a role f leaves stay counted there until they
+// are recovered, as in Mesos; its filters for that role go.
 func (a *Allocator) subscribe(f *framework, roles, suppressed []string) {
 	old := f.roles
 	f.roles = roles
 	for _, name := range roles {
-		r := a.ensureRole(name)
-		r.subscribers[f.id] = struct{}{}
-		if !r.sorter.Has(f.id) {
-			r.sorter.Add(f.id)
+		s := a.ensureSub(f, a.ensureRole(name))
+		if !s.subscribed {
+			s.subscribed = true
+			s.node.subscribers++
+			a.refreshSelf(s.node)
 		}
 	}
 	for _, name := range old {
-		if f.subscribes(name) {
+		if _, still := slices.BinarySearch(roles, name); still {
 			continue
 		}
-		r := a.roles[name]
-		delete(r.subscribers, f.id)
-		a.filters.forget(f.dropFilters(func(k filterKey) bool { return k.role == name }))
-		a.maybeDropFromRole(f, r)
-		a.maybeDropRole(r)
+		s := f.subs[name]
+		s.subscribed = false
+		s.node.subscribers--
+		a.refreshSelf(s.node)
+		a.dropSubFilters(s)
+		a.refreshOfferable(s)
+		a.maybeDropSub(s)
 	}
-	clear(f.suppressed)
-	for _, name := range suppressed {
-		f.suppressed[name] = true
+	for _, name := range roles {
+		s := f.subs[name]
+		s.suppressed = slices.Contains(suppressed, name)
+		a.refreshOfferable(s)
 	}
 }
 
@@ -185,16 +182,14 @@ func (a *Allocator) RemoveFramework(id ids.FrameworkID) error {
 	if !ok {
 		return fmt.Errorf("remove framework %s: unknown framework", id)
 	}
-	for agentID := range a.holders[id] {
-		ag := a.agents[agentID]
-		for h, res := range ag.holdings {
+	for _, ag := range a.holderAgents(id) {
+		for _, h := range sortedHolders(ag.holdings) {
 			if h.fw == id {
-				a.untrack(id, h.role, ag, res)
+				a.untrack(id, h.role, ag, ag.holdings[h])
 			}
 		}
 	}
 	a.subscribe(f, nil, nil)
-	a.filters.forget(f.dropFilters(func(filterKey) bool { return true }))
 	delete(a.frameworks, id)
 	return nil
 }
@@ -208,7 +203,10 @@ func (a *Allocator) DeactivateFramework(id ids.FrameworkID) error {
 		return fmt.Errorf("deactivate framework %s: unknown framework", id)
 	}
 	f.active = false
-	a.filters.forget(f.dropFilters(func(filterKey) bool { return true }))
+	for _, s := range f.subs {
+		a.dropSubFilters(s)
+		a.refreshOfferable(s)
+	}
 	return nil
 }
 
@@ -219,6 +217,9 @@ func (a *Allocator) ActivateFramework(id ids.FrameworkID) error {
 		return fmt.Errorf("activate framework %s: unknown framework", id)
 	}
 	f.active = true
+	for _, s := range f.subs {
+		a.refreshOfferable(s)
+	}
 	return nil
 }
 
@@ -230,7 +231,9 @@ func (a *Allocator) Suppress(id ids.FrameworkID, roles []string) error {
 		return err
 	}
 	for _, r := range roles {
-		f.suppressed[r] = true
+		s := f.subs[r]
+		s.suppressed = true
+		a.refreshOfferable(s)
 	}
 	return nil
 }
@@ -244,9 +247,11 @@ func (a *Allocator) Revive(id ids.FrameworkID, roles []string) error {
 		return err
 	}
 	for _, r := range roles {
-		delete(f.suppressed, r)
+		s := f.subs[r]
+		s.suppressed = false
+		a.dropSubFilters(s)
+		a.refreshOfferable(s)
 	}
-	a.filters.forget(f.dropFilters(func(k filterKey) bool { return slices.Contains(roles, k.role) }))
 	return nil
 }
 
@@ -259,7 +264,7 @@ func (a *Allocator) frameworkRoles(action string, id ids.FrameworkID, roles []st
 		return f, f.roles, nil
 	}
 	for _, r := range roles {
-		if !f.subscribes(r) {
+		if _, found := slices.BinarySearch(f.roles, r); !found {
 			return nil, nil, fmt.Errorf("%s framework %s: role %q is not subscribed", action, id, r)
 		}
 	}

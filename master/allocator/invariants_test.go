@@ -2,128 +2,309 @@ package allocator
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 
-	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/resources"
 )
 
 // checkInvariants recomputes every derived figure of a from the agents'
-// holdings, the one source of truth, and reports the first disagreement.
-// Scripts and the property test run it after every event.
+// holdings and totals, the one source of truth, and reports the first
+// disagreement. Scripts and the property test run it after every event.
 func checkInvariants(a *Allocator) error {
-	var total resources.Resources
-	roleAlloc := map[string]resources.Resources{}
-	roleHeld := map[string]int{}
-	type fr struct {
-		fw   ids.FrameworkID
-		role string
+	if err := checkAgents(a); err != nil {
+		return err
 	}
-	fwAlloc := map[fr]resources.Resources{}
-	fwHeld := map[fr]int{}
-	for id, ag := range a.agents {
-		total = total.Add(ag.info.Total.ScalarQuantities())
-		var sum resources.Resources
-		for h, res := range ag.holdings {
-			if res.IsEmpty() {
-				return fmt.Errorf("agent %s: empty holding for %v", id, h)
-			}
-			sum = sum.Add(res)
-			q := res.ScalarQuantities()
-			roleAlloc[h.role] = roleAlloc[h.role].Add(q)
-			roleHeld[h.role]++
-			fwAlloc[fr{h.fw, h.role}] = fwAlloc[fr{h.fw, h.role}].Add(q)
-			fwHeld[fr{h.fw, h.role}]++
-			if _, ok := a.holders[h.fw][id]; !ok {
-				return fmt.Errorf("agent %s: holding of %s missing from the index", id, h.fw)
-			}
-		}
-		if !sum.Equal(ag.allocated) {
-			return fmt.Errorf("agent %s: allocated %q, holdings add up to %q", id, ag.allocated, sum)
-		}
-		if free := ag.info.Total.Subtract(ag.allocated); !free.Equal(ag.free) {
-			return fmt.Errorf("agent %s: free %q, want %q", id, ag.free, free)
-		}
+	if err := checkRoles(a); err != nil {
+		return err
 	}
+	if err := checkFrameworks(a); err != nil {
+		return err
+	}
+	return checkFilters(a)
+}
+
+func checkAgents(a *Allocator) error {
+	var total qvec
 	if len(a.agentOrder) != len(a.agents) {
 		return fmt.Errorf("%d agents in the visit order, %d known", len(a.agentOrder), len(a.agents))
 	}
-	for i, id := range a.agentOrder {
-		if ag, ok := a.agents[id]; !ok || ag.pos != i {
-			return fmt.Errorf("agent %s at %d in the visit order, recorded position wrong", id, i)
+	for i, ag := range a.agentOrder {
+		if a.agents[ag.id] != ag || ag.pos != i || a.agentSlots[ag.slot] != ag {
+			return fmt.Errorf("agent %s: order position, slot or map entry wrong", ag.id)
+		}
+		a.names.addRes(&total, ag.info.Total, 1, nil)
+		var sum resources.Resources
+		for h, res := range ag.holdings {
+			if res.IsEmpty() {
+				return fmt.Errorf("agent %s: empty holding for %v", ag.id, h)
+			}
+			sum = sum.Add(res)
+			if _, ok := a.holders[h.fw][ag]; !ok {
+				return fmt.Errorf("agent %s: holding of %s missing from the index", ag.id, h.fw)
+			}
+		}
+		if !sum.Equal(ag.allocated) {
+			return fmt.Errorf("agent %s: allocated %q, holdings add up to %q", ag.id, ag.allocated, sum)
+		}
+		if free := ag.info.Total.Subtract(ag.allocated); !free.Equal(ag.free) {
+			return fmt.Errorf("agent %s: free %q, want %q", ag.id, ag.free, free)
+		}
+		if ag.reserved != ag.info.Total.HasReserved() || ag.hasGPUs != (ag.info.Total.Quantity("gpus") > 0) {
+			return fmt.Errorf("agent %s: reserved/gpus flags wrong", ag.id)
 		}
 	}
-	if !total.Equal(a.total) {
-		return fmt.Errorf("total %q, agents add up to %q", a.total, total)
+	if !total.equal(a.total) {
+		return fmt.Errorf("total %v, agents add up to %v", a.total, total)
 	}
 	for fw, agents := range a.holders {
-		for id := range agents {
-			ag, ok := a.agents[id]
-			if !ok || !a.holdsOn(fw, ag) {
-				return fmt.Errorf("index says %s holds on %s, it does not", fw, id)
+		for ag := range agents {
+			if a.agents[ag.id] != ag || !a.holdsOn(fw, ag) {
+				return fmt.Errorf("index says %s holds on %s, it does not", fw, ag.id)
 			}
 		}
 	}
-	for name, r := range a.roles {
-		if !r.allocated.Equal(roleAlloc[name]) || !a.roleSorter.Allocation(name).Equal(roleAlloc[name]) || r.held != roleHeld[name] {
-			return fmt.Errorf("role %s: allocated %q (sorter %q), held %d; holdings say %q, %d",
-				name, r.allocated, a.roleSorter.Allocation(name), r.held, roleAlloc[name], roleHeld[name])
+	return nil
+}
+
+func checkRoles(a *Allocator) error {
+	direct := map[string]qvec{}
+	consumed := map[string]qvec{}
+	reserved := map[string]qvec{}
+	held := map[string]int{}
+	reservations := map[string]int{}
+	addUp := func(m map[string]qvec, role string, q qvec) {
+		for r, up := role, true; up; r, up = resources.ParentRole(r) {
+			v := m[r]
+			v.add(q)
+			m[r] = v
 		}
-		if len(r.subscribers) == 0 && r.held == 0 {
-			return fmt.Errorf("role %s is tracked with no subscriber and nothing held", name)
+	}
+	for _, ag := range a.agentOrder {
+		for h, res := range ag.holdings {
+			v := direct[h.role]
+			v.add(a.names.of(res))
+			direct[h.role] = v
+			held[h.role]++
+			addUp(consumed, h.role, a.names.of(res.Filter(unreservedOnly)))
 		}
-		for fw := range r.subscribers {
-			if f, ok := a.frameworks[fw]; !ok || !f.subscribes(name) {
-				return fmt.Errorf("role %s lists %s, which does not subscribe to it", name, fw)
+		roles := map[string]bool{}
+		for r := range ag.info.Total.All() {
+			if r.Role == resources.Unreserved {
+				continue
+			}
+			roles[r.Role] = true
+			if r.Type == resources.Scalar {
+				q := a.names.of(resources.Must(r))
+				v := reserved[r.Role]
+				v.add(q)
+				reserved[r.Role] = v
+				addUp(consumed, r.Role, q)
 			}
 		}
-	}
-	for name := range roleHeld {
-		if _, ok := a.roles[name]; !ok {
-			return fmt.Errorf("role %s has holdings but is not tracked", name)
+		for r := range roles {
+			reservations[r]++
 		}
 	}
-	filters := 0
+	deep := 0
+	for name, n := range a.roles {
+		if n.name != name || n.client.node != n || n.client.name != name {
+			return fmt.Errorf("role %s: names wrong", name)
+		}
+		if p, ok := resources.ParentRole(name); ok != (n.parent != a.root) || (ok && a.roles[p] != n.parent) {
+			return fmt.Errorf("role %s: parent wrong", name)
+		}
+		if !a.roleNeeded(n) {
+			return fmt.Errorf("role %s is tracked though nothing needs it", name)
+		}
+		var sub qvec
+		children := 0
+		for other, o := range a.roles {
+			if resources.IsSubrole(other, name) || other == name {
+				sub.add(direct[other])
+			}
+			if o.parent == n {
+				children++
+			}
+		}
+		if children != n.children || (children > 0) != (n.kids != nil && n.children > 0) {
+			return fmt.Errorf("role %s: %d children counted, %d present", name, n.children, children)
+		}
+		if children > 0 {
+			deep++
+		}
+		if !n.direct.equal(direct[name]) || !n.client.alloc.equal(sub) || n.held != held[name] {
+			return fmt.Errorf("role %s: direct %v subtree %v held %d; holdings say %v, %v, %d",
+				name, n.direct, n.client.alloc, n.held, direct[name], sub, held[name])
+		}
+		wantSelf := children > 0 && (n.subscribers > 0 || n.held > 0)
+		if (n.self != nil) != wantSelf || (n.self != nil && !n.self.alloc.equal(n.direct)) {
+			return fmt.Errorf("role %s: self client wrong", name)
+		}
+		if !n.reserved.equal(reserved[name]) || n.reservations != reservations[name] || !n.consumed.equal(consumed[name]) {
+			return fmt.Errorf("role %s: reserved %v (%d agents) consumed %v; agents say %v (%d), %v",
+				name, n.reserved, n.reservations, n.consumed, reserved[name], reservations[name], consumed[name])
+		}
+		if n.quota != a.quotas[name] {
+			return fmt.Errorf("role %s: quota not the configured one", name)
+		}
+		if n.client.weight != a.weight(name) {
+			return fmt.Errorf("role %s: weight %v, configured %v", name, n.client.weight, a.weight(name))
+		}
+	}
+	if deep != a.deep {
+		return fmt.Errorf("%d roles with subroles, counted %d", deep, a.deep)
+	}
+	for role := range held {
+		if a.roles[role] == nil {
+			return fmt.Errorf("role %s has holdings but is not tracked", role)
+		}
+	}
+	for role := range a.quotas {
+		if a.roles[role] == nil {
+			return fmt.Errorf("role %s has quota but is not tracked", role)
+		}
+	}
+	return nil
+}
+
+func checkFrameworks(a *Allocator) error {
+	type key struct{ fw, role string }
+	alloc := map[key]qvec{}
+	held := map[key]int{}
+	for _, ag := range a.agentOrder {
+		for h, res := range ag.holdings {
+			k := key{string(h.fw), h.role}
+			v := alloc[k]
+			v.add(a.names.of(res))
+			alloc[k] = v
+			held[k]++
+		}
+	}
+	subscribers, offerable, subs := map[string]int{}, map[string]int{}, map[string]int{}
 	for id, f := range a.frameworks {
-		n := 0
-		for k, fs := range f.filters {
-			if len(fs) == 0 {
-				return fmt.Errorf("framework %s: empty filter list for %v", id, k)
-			}
-			if !f.subscribes(k.role) {
-				return fmt.Errorf("framework %s: filter for unsubscribed role %s", id, k.role)
-			}
-			if _, ok := a.agents[k.agent]; !ok {
-				return fmt.Errorf("framework %s: filter for removed agent %s", id, k.agent)
-			}
-			n += len(fs)
+		if f.id != id || !slices.IsSorted(f.roles) {
+			return fmt.Errorf("framework %s: id or roles wrong", id)
 		}
-		if n != f.nfilters {
-			return fmt.Errorf("framework %s: %d filters counted, %d present", id, f.nfilters, n)
+		nf := 0
+		for role, s := range f.subs {
+			k := key{string(id), role}
+			subscribed := slices.Contains(f.roles, role)
+			if s.fw != f || s.node != a.roles[role] || a.subSlots[s.slot] != s || s.subscribed != subscribed {
+				return fmt.Errorf("framework %s role %s: subscription wrong", id, role)
+			}
+			if !s.subscribed && held[k] == 0 {
+				return fmt.Errorf("framework %s role %s: subscription kept with no reason", id, role)
+			}
+			if !s.client.alloc.equal(alloc[k]) || s.held != held[k] {
+				return fmt.Errorf("framework %s role %s: allocated %v held %d; holdings say %v, %d",
+					id, role, s.client.alloc, s.held, alloc[k], held[k])
+			}
+			if want := s.subscribed && !s.suppressed && f.active; s.client.active != want {
+				return fmt.Errorf("framework %s role %s: offerable %v, want %v", id, role, s.client.active, want)
+			}
+			if s.client.active {
+				offerable[role]++
+			}
+			if s.subscribed {
+				subscribers[role]++
+			}
+			subs[role]++
+			nf += s.nfilters
 		}
-		filters += n
 		for _, role := range f.roles {
-			if _, ok := a.roles[role].subscribers[id]; !ok {
-				return fmt.Errorf("framework %s subscribes to %s, the role does not list it", id, role)
+			if f.subs[role] == nil {
+				return fmt.Errorf("framework %s subscribes to %s without a subscription", id, role)
 			}
 		}
-		for name, r := range a.roles {
-			k := fr{id, name}
-			should := f.subscribes(name) || fwHeld[k] > 0
-			if r.sorter.Has(id) != should {
-				return fmt.Errorf("framework %s in role %s's sorter: %v, want %v", id, name, r.sorter.Has(id), should)
-			}
-			if should && (!r.sorter.Allocation(id).Equal(fwAlloc[k]) || !f.allocated[name].Equal(fwAlloc[k]) || f.held[name] != fwHeld[k]) {
-				return fmt.Errorf("framework %s role %s: allocated %q (sorter %q), held %d; holdings say %q, %d",
-					id, name, f.allocated[name], r.sorter.Allocation(id), f.held[name], fwAlloc[k], fwHeld[k])
+		for k, n := range held {
+			if k.fw == string(id) && n > 0 && f.subs[k.role] == nil {
+				return fmt.Errorf("framework %s holds under %s without a subscription", id, k.role)
 			}
 		}
-		if !slices.IsSorted(f.roles) {
-			return fmt.Errorf("framework %s: roles not sorted", id)
+		if nf != f.nfilters {
+			return fmt.Errorf("framework %s: %d filters counted, subscriptions say %d", id, f.nfilters, nf)
 		}
 	}
-	if filters != a.filters.count {
-		return fmt.Errorf("filter clock counts %d, frameworks hold %d", a.filters.count, filters)
+	for name, n := range a.roles {
+		if n.subscribers != subscribers[name] || n.offerable != offerable[name] || n.subs != subs[name] {
+			return fmt.Errorf("role %s: subscribers %d offerable %d subs %d; frameworks say %d, %d, %d",
+				name, n.subscribers, n.offerable, n.subs, subscribers[name], offerable[name], subs[name])
+		}
+	}
+	for slot, s := range a.subSlots {
+		if s != nil && (s.slot != int32(slot) || s.fw.subs[s.node.name] != s || a.frameworks[s.fw.id] != s.fw) {
+			return fmt.Errorf("subscription slot %d is stale", slot)
+		}
+	}
+	return nil
+}
+
+func checkFilters(a *Allocator) error {
+	total := 0
+	perSub := map[int32]int{}
+	for _, ag := range a.agentOrder {
+		af := ag.filters
+		if af == nil {
+			continue
+		}
+		live := 0
+		count := map[int32]int32{}
+		for _, e := range af.entries {
+			if e.sub < 0 {
+				continue
+			}
+			live++
+			count[e.sub]++
+			s := a.subSlots[e.sub]
+			if s == nil || !s.subscribed {
+				return fmt.Errorf("agent %s: filter of a dropped or unsubscribed subscription %d", ag.id, e.sub)
+			}
+			if af.refusals[e.refusal].refs <= 0 {
+				return fmt.Errorf("agent %s: filter refers to a free refusal", ag.id)
+			}
+		}
+		if live == 0 || live != af.live {
+			return fmt.Errorf("agent %s: %d live filters, counted %d", ag.id, live, af.live)
+		}
+		for _, sub := range slices.Sorted(maps.Keys(count)) {
+			n := count[sub]
+			if !af.any.has(sub) || af.dups[sub] != n-1 {
+				return fmt.Errorf("agent %s: subscription %d has %d filters, any=%v dups=%d", ag.id, sub, n, af.any.has(sub), af.dups[sub])
+			}
+			perSub[sub] += int(n)
+		}
+		covering := map[int32]bool{}
+		for _, e := range af.entries {
+			if e.sub >= 0 && a.coversNow(af, ag, e.refusal, a.subSlots[e.sub]) {
+				covering[e.sub] = true
+			}
+		}
+		for sub := range count {
+			if af.covers.has(sub) != covering[sub] {
+				return fmt.Errorf("agent %s: covers bit %d is %v, filters say %v", ag.id, sub, af.covers.has(sub), covering[sub])
+			}
+		}
+		for w, bits := range af.any {
+			for b := range 64 {
+				sub := int32(w*64 + b)
+				if bits&(1<<b) != 0 && count[sub] == 0 {
+					return fmt.Errorf("agent %s: any bit %d without a filter", ag.id, sub)
+				}
+				if af.covers.has(sub) && !af.any.has(sub) {
+					return fmt.Errorf("agent %s: covers bit %d without any bit", ag.id, sub)
+				}
+			}
+		}
+		total += live
+	}
+	for slot, s := range a.subSlots {
+		if s != nil && s.nfilters != perSub[int32(slot)] {
+			return fmt.Errorf("subscription %s/%s: %d filters counted, %d present", s.fw.id, s.node.name, s.nfilters, perSub[int32(slot)])
+		}
+	}
+	if total != a.nfilters {
+		return fmt.Errorf("%d filters counted, %d present", a.nfilters, total)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	"github.com/cairnhq/cairn/ids"
@@ -9,33 +10,47 @@ import (
 )
 
 // Stats are the allocator-wide figures for /metrics/snapshot and /state.
+// Allocated counts offers and tasks alike: the allocator does not know
+// which of what it handed out was accepted (the master does).
 type Stats struct {
-	AllocationRuns               uint64 // allocator/mesos/allocation_runs
+	AllocationRuns uint64 // allocator/mesos/allocation_runs
+	// OffersMade counts the allocations Allocate returned, ever; LastRound
+	// those of the last run.
+	OffersMade                   uint64
+	LastRound                    int
 	Agents, ActiveAgents         int
 	Frameworks, ActiveFrameworks int
-	// Filters counts offer filters, as of the last Allocate: expired ones
-	// are dropped there.
+	// Filters counts live offer filters (expired ones are dropped at the
+	// start of each Allocate).
 	Filters int
-	// Total and Allocated (offered or in use) are scalar quantities summed
-	// over agents: ranges of different agents do not add up.
+	// Total and Allocated are scalar quantities summed over agents: ranges
+	// of different agents do not add up.
 	Total, Allocated resources.Resources
 }
 
-// Stats returns the current figures.
+// Stats returns the current figures. It costs O(agents + roles).
 func (a *Allocator) Stats() Stats {
 	s := Stats{
 		AllocationRuns: a.runs,
+		OffersMade:     a.offersMade,
+		LastRound:      a.lastOffers,
 		Agents:         len(a.agents),
 		Frameworks:     len(a.frameworks),
-		Filters:        a.filters.count,
-		Total:          a.total,
+		Filters:        a.nfilters,
+		Total:          a.names.resources(a.total),
 	}
-	for _, ag := range a.agents {
+	for _, ag := range a.agentOrder {
 		if ag.active {
 			s.ActiveAgents++
 		}
-		s.Allocated = s.Allocated.Add(ag.allocated.ScalarQuantities())
 	}
+	var alloc qvec
+	for _, n := range a.roles {
+		if n.parent == a.root {
+			alloc.add(n.client.alloc)
+		}
+	}
+	s.Allocated = a.names.resources(alloc)
 	for _, f := range a.frameworks {
 		if f.active {
 			s.ActiveFrameworks++
@@ -44,34 +59,69 @@ func (a *Allocator) Stats() Stats {
 	return s
 }
 
-// RoleStatus describes one role (/roles, GET_ROLES, the
-// allocator/mesos/roles/<role>/shares/dominant metric).
+// RoleStatus describes one role (/roles, GET_ROLES, `cairn roles`, the
+// allocator/mesos/roles/<role>/... metrics). Figures are for the role's
+// whole subtree, as the role sorter sees it.
 type RoleStatus struct {
-	Name       string
-	Allocated  resources.Resources
-	Share      float64           // by the role sorter's measure
+	Name   string
+	Weight float64
+	// Allocated is what the subtree holds (offered or in use), scalar
+	// quantities; Share its dominant share of the cluster (unweighted:
+	// the allocator/mesos/roles/<role>/shares/dominant metric).
+	Allocated resources.Resources
+	Share     float64
+	// Reserved is what agents reserve for exactly this role.
+	Reserved resources.Resources
+	// Quota is the role's own configuration (nil without), and Consumed
+	// its consumption by Mesos's rule: unreserved allocations plus every
+	// reservation of the subtree.
+	Quota      *QuotaConfig
+	Consumed   resources.Resources
 	Frameworks []ids.FrameworkID // subscribed, sorted
-	Filters    int               // offer filters of its frameworks for this role
+	Filters    int               // live offer filters of its frameworks for this role
 }
 
 // Roles returns every tracked role, sorted by name.
 func (a *Allocator) Roles() []RoleStatus {
 	out := make([]RoleStatus, 0, len(a.roles))
-	for name, r := range a.roles {
-		st := RoleStatus{Name: name, Allocated: r.allocated, Share: a.roleSorter.Share(name)}
-		for fw := range r.subscribers {
-			st.Frameworks = append(st.Frameworks, fw)
-			for k, fs := range a.frameworks[fw].filters {
-				if k.role == name {
-					st.Filters += len(fs)
-				}
-			}
-		}
-		slices.Sort(st.Frameworks)
-		out = append(out, st)
+	for _, name := range slices.Sorted(maps.Keys(a.roles)) {
+		out = append(out, a.roleStatus(a.roles[name]))
 	}
-	slices.SortFunc(out, func(x, y RoleStatus) int { return cmp.Compare(x.Name, y.Name) })
 	return out
+}
+
+// Role returns one role's status, and false when the role is not tracked.
+func (a *Allocator) Role(name string) (RoleStatus, bool) {
+	n, ok := a.roles[name]
+	if !ok {
+		return RoleStatus{}, false
+	}
+	return a.roleStatus(n), true
+}
+
+func (a *Allocator) roleStatus(n *roleNode) RoleStatus {
+	st := RoleStatus{
+		Name:      n.name,
+		Weight:    n.client.weight,
+		Allocated: a.names.resources(n.client.alloc),
+		Share:     dominantShare(n.client.alloc, a.total),
+		Reserved:  a.names.resources(n.reserved),
+		Consumed:  a.names.resources(n.consumed),
+	}
+	if n.quota != nil {
+		c := n.quota.cfg
+		st.Quota = &QuotaConfig{Role: c.Role, Guarantees: maps.Clone(c.Guarantees), Limits: maps.Clone(c.Limits)}
+	}
+	for _, f := range a.frameworks {
+		if s := f.subs[n.name]; s != nil {
+			if s.subscribed {
+				st.Frameworks = append(st.Frameworks, f.id)
+			}
+			st.Filters += s.nfilters
+		}
+	}
+	slices.Sort(st.Frameworks)
+	return st
 }
 
 // FrameworkStatus describes one framework as the allocator sees it.
@@ -79,12 +129,12 @@ type FrameworkStatus struct {
 	Active     bool
 	Roles      []string // subscribed, sorted
 	Suppressed []string // sorted
-	// Allocated (scalar quantities) and Shares are by role, including roles
-	// it left but still holds resources under; a share is the framework's
-	// within its role.
+	// Allocated (scalar quantities) and Shares (dominant share of the
+	// cluster, unweighted) are by role, including roles it left but still
+	// holds resources under.
 	Allocated map[string]resources.Resources
 	Shares    map[string]float64
-	Filters   int
+	Filters   int // live offer filters
 }
 
 // Framework returns what the allocator knows of framework id.
@@ -96,23 +146,33 @@ func (a *Allocator) Framework(id ids.FrameworkID) (FrameworkStatus, bool) {
 	st := FrameworkStatus{
 		Active:    f.active,
 		Roles:     slices.Clone(f.roles),
-		Allocated: make(map[string]resources.Resources, len(f.allocated)),
-		Shares:    make(map[string]float64),
+		Allocated: make(map[string]resources.Resources, len(f.subs)),
+		Shares:    make(map[string]float64, len(f.subs)),
 		Filters:   f.nfilters,
 	}
-	for role := range f.suppressed {
-		st.Suppressed = append(st.Suppressed, role)
+	for role, s := range f.subs {
+		if s.suppressed && s.subscribed {
+			st.Suppressed = append(st.Suppressed, role)
+		}
+		if !s.client.alloc.isZero() {
+			st.Allocated[role] = a.names.resources(s.client.alloc)
+		}
+		st.Shares[role] = dominantShare(s.client.alloc, a.total)
 	}
 	slices.Sort(st.Suppressed)
-	for role, res := range f.allocated {
-		st.Allocated[role] = res
-	}
-	for name, r := range a.roles {
-		if r.sorter.Has(id) {
-			st.Shares[name] = r.sorter.Share(id)
+	return st, true
+}
+
+// FilterCounts returns the live offer filters of every framework that has
+// any (the per-framework filter metric).
+func (a *Allocator) FilterCounts() map[ids.FrameworkID]int {
+	out := make(map[ids.FrameworkID]int)
+	for id, f := range a.frameworks {
+		if f.nfilters > 0 {
+			out[id] = f.nfilters
 		}
 	}
-	return st, true
+	return out
 }
 
 // AgentStatus describes one agent as the allocator sees it.
