@@ -17,5 +17,7 @@
 // methods are safe for concurrent use; each running container has one reaper
 // goroutine that ends when its init process exits, and Destroy waits for it.
 // Containers outlive the agent process: a new agent finds them with
-// Containers and may Signal, Usage and Destroy them.
+// Containers and may Signal, Usage and Destroy them, or Recover one to use
+// it as if it had launched it (Wait included, through a pidfd, since the
+// container's init is no child of the new agent).
 package containerizer

@@ -42,8 +42,7 @@ func (l *Linux) get(ctx context.Context, id ids.ContainerID) (*container, error)
 // Wait blocks until the container's init process has exited and returns how
 // it ended; every call (from any goroutine) gets the same Exit. It returns
 // ctx.Err() when ctx is done first, and ErrNotFound for a container this
-// process did not launch or has destroyed (re-attaching to containers of an
-// earlier agent is the job of a future Recover).
+// process neither launched nor recovered, or has destroyed.
 func (l *Linux) Wait(ctx context.Context, id ids.ContainerID) (Exit, error) {
 	c, err := l.get(ctx, id)
 	if err != nil {

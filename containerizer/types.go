@@ -70,9 +70,16 @@ type Exit struct {
 	// OOMKilled reports that the container's memory cgroup recorded an OOM
 	// kill (of any of its processes) before the init process ended.
 	OOMKilled bool
+	// Unknown reports that the init process of a recovered container was
+	// not this process's child and nobody could tell how it ended; Code is
+	// -1 then.
+	Unknown bool
 }
 
 func (e Exit) String() string {
+	if e.Unknown {
+		return "exited, status unknown"
+	}
 	s := fmt.Sprintf("exited with status %d", e.Code)
 	if e.Signal != 0 {
 		s = fmt.Sprintf("killed by signal %d (%v)", int(e.Signal), e.Signal)

@@ -19,6 +19,7 @@ type api interface {
 	Destroy(ctx context.Context, id ids.ContainerID) error
 	Usage(id ids.ContainerID) (containerizer.Usage, error)
 	Containers() ([]ids.ContainerID, error)
+	Recover(ctx context.Context, id ids.ContainerID) (int, error)
 	CgroupPaths(id ids.ContainerID) (map[string]string, error)
 	SandboxPath(hostSandbox string) string
 }

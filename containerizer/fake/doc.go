@@ -7,6 +7,8 @@
 // sandbox path inside the "container" is the host path. The Limits and the
 // whole Spec are recorded for tests to inspect. As in a pid namespace, when
 // the init process exits the rest of its process group is killed.
+// Containers live as long as the instance: an agent restarted in the same
+// test process on the same instance lists and Recovers them.
 //
 // I/O: starts processes, writes the output files, reads /proc for Usage.
 // Threading: all methods are safe for concurrent use; each running process

@@ -211,6 +211,18 @@ func (f *Containerizer) Destroy(ctx context.Context, id ids.ContainerID) error {
 	return nil
 }
 
+// Recover re-attaches to a container, as a restarted agent does; the fake
+// keeps its containers for as long as the instance lives, so this finds
+// those it launched and not yet destroyed (an agent restarted in the same
+// test process, on the same instance). Returns the init's pid.
+func (f *Containerizer) Recover(ctx context.Context, id ids.ContainerID) (int, error) {
+	p, err := f.get(id)
+	if err != nil {
+		return 0, fmt.Errorf("recover container %s: %w", id, err)
+	}
+	return p.pid, nil
+}
+
 // Containers lists the launched, not yet destroyed containers, sorted.
 func (f *Containerizer) Containers() ([]ids.ContainerID, error) {
 	f.mu.Lock()

@@ -164,3 +164,19 @@ func TestParseStat(t *testing.T) {
 		}
 	}
 }
+
+func TestRecover(t *testing.T) {
+	f := New()
+	dir := t.TempDir()
+	pid, err := f.Launch(context.Background(), containerizer.Spec{ID: "c1", Sandbox: dir, Args: []string{"/bin/sleep", "30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Destroy(context.Background(), "c1") })
+	if got, err := f.Recover(context.Background(), "c1"); err != nil || got != pid {
+		t.Fatalf("Recover = %d, %v, want %d", got, err, pid)
+	}
+	if _, err := f.Recover(context.Background(), "c2"); !errors.Is(err, containerizer.ErrNotFound) {
+		t.Fatalf("Recover of an unknown container: %v", err)
+	}
+}
