@@ -266,7 +266,7 @@ func (r *runner) update(st *mesospb.TaskStatus) error {
 	if r.follow == nil && r.agentURL != "" && st.GetState() != mesospb.TaskState_TASK_STAGING {
 		r.follow = startFollower(r.http, r.agentURL, r.sandboxPath(), r.out, r.errOut)
 	}
-	if !terminal(st.GetState()) {
+	if !st.GetState().Terminal() {
 		return nil
 	}
 	if r.follow != nil {
@@ -294,16 +294,6 @@ func (r *runner) logf(format string, args ...any) {
 	if !r.opts.quiet {
 		fmt.Fprintf(r.errOut, format+"\n", args...)
 	}
-}
-
-func terminal(s mesospb.TaskState) bool {
-	switch s {
-	case mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_KILLED,
-		mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_DROPPED,
-		mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }
 
 // follower copies a sandbox's stdout and stderr as they grow, through the
