@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cairnhq/cairn/api/masterpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/api/schedulerpb"
 	"github.com/cairnhq/cairn/ids"
@@ -32,6 +33,18 @@ type Allocator interface {
 	Revive(id ids.FrameworkID, roles []string) error
 	Recover(al allocator.Allocation, filter *allocator.Filter, now time.Time) error
 	Allocate(now time.Time) []allocator.Allocation
+
+	Agent(id ids.AgentID) (allocator.AgentStatus, bool)
+	ActivateAgent(id ids.AgentID) error
+	DeactivateAgent(id ids.AgentID) error
+	UpdateAvailable(id ids.AgentID, ops []allocator.Operation) error
+	UpdateWeights(weights map[string]float64) error
+	Weights() map[string]float64
+	UpdateQuota(configs []allocator.QuotaConfig, force bool) error
+	Quotas() []allocator.QuotaConfig
+	QuotaRescinds(offers []allocator.Allocation) []allocator.Allocation
+	Roles() []allocator.RoleStatus
+	Stats() allocator.Stats
 }
 
 // Registrar is the durable store (master/registry).
@@ -51,13 +64,18 @@ type sendEvent struct {
 type closeStream struct{ Stream string }
 
 // toAgent queues a message on an agent's ordered sender; Path is the
-// internal endpoint ("run_tasks", "kill_task", ...).
+// internal endpoint ("run_tasks", "kill_task", ...). BestEffort messages
+// (framework messages) are tried once.
 type toAgent struct {
-	Agent ids.AgentID
-	Addr  netip.AddrPort
-	Path  string
-	Msg   proto.Message
+	Agent      ids.AgentID
+	Addr       netip.AddrPort
+	Path       string
+	Msg        proto.Message
+	BestEffort bool
 }
+
+// operatorEvent goes to every operator SUBSCRIBE stream.
+type operatorEvent struct{ Event *masterpb.Event }
 
 // core is the master's state and decisions. It does no I/O of its own except
 // through Registrar (durable before acknowledging), reads no clock (now is
@@ -83,10 +101,31 @@ type core struct {
 	nextAgent     uint64
 	nextOffer     uint64
 
+	// watchers counts operator SUBSCRIBE streams; operator events are only
+	// built while someone listens.
+	watchers int
+	// recovered agents are in the registry but not admitted since this
+	// master started; unreachable ones failed (gossip) and may come back;
+	// gone ones were marked gone by an operator and are refused.
+	recovered   map[ids.AgentID]*mesospb.AgentInfo
+	unreachable map[ids.AgentID]time.Time
+	gone        map[ids.AgentID]bool
+	// terminal counts tasks that reached each terminal state (the
+	// master/tasks_<state> counters).
+	terminal map[mesospb.TaskState]uint64
+	counters counters
+
 	effects       []any
 	allocateSoon  bool // resources were freed or added: allocate this loop pass
 	newUUID       func() []byte
 	masterUpdates map[string]ids.FrameworkID // uuids of master-made updates (acks swallowed) → framework
+}
+
+// counters are the master's cumulative message counters (metrics).
+type counters struct {
+	validFrameworkMessages, invalidFrameworkMessages uint64
+	validExecutorMessages, invalidExecutorMessages   uint64
+	validStatusUpdates, invalidStatusUpdates         uint64
 }
 
 type framework struct {
@@ -102,6 +141,8 @@ type framework struct {
 	completed    []*mesospb.Task // terminal tasks, newest last
 	offers       map[ids.OfferID]bool
 	suppressed   map[string]bool
+	// executors the framework launched (TaskInfo.executor), by agent.
+	executors map[ids.AgentID]map[string]*mesospb.ExecutorInfo
 }
 
 type task struct {
@@ -110,6 +151,7 @@ type task struct {
 	role      string // the role its resources were allocated to
 	res       resources.Resources
 	recovered bool // resources returned to the allocator
+	counted   bool // counted in core.terminal
 }
 
 type agent struct {
@@ -121,6 +163,8 @@ type agent struct {
 	total      resources.Resources
 	registered time.Time
 	version    string
+	active     bool // false while deactivated or draining
+	draining   bool
 }
 
 type offer struct {
@@ -241,6 +285,39 @@ func (c *core) send(f *framework, ev *schedulerpb.Event) {
 	}
 }
 
+// sendUpdate forwards a status to f in the states it understands: a
+// framework without PARTITION_AWARE gets TASK_LOST for every state it does
+// not know (as Mesos does); the uuid is kept, so its acknowledgement still
+// matches.
+func (c *core) sendUpdate(f *framework, st *mesospb.TaskStatus) {
+	if f.stream == "" {
+		return
+	}
+	if !f.partitionAware() && partitionState(st.GetState()) {
+		st = proto.Clone(st).(*mesospb.TaskStatus)
+		st.State = mesospb.TaskState_TASK_LOST.Enum()
+	}
+	c.send(f, updateEvent(st))
+}
+
+// partitionState: the states only PARTITION_AWARE frameworks receive.
+func partitionState(s mesospb.TaskState) bool {
+	switch s {
+	case mesospb.TaskState_TASK_DROPPED, mesospb.TaskState_TASK_UNREACHABLE, mesospb.TaskState_TASK_GONE,
+		mesospb.TaskState_TASK_GONE_BY_OPERATOR, mesospb.TaskState_TASK_UNKNOWN:
+		return true
+	}
+	return false
+}
+
+// lostFor is the state a master-made "the task is gone" update has for f:
+// aware for PARTITION_AWARE frameworks, TASK_LOST for the others.
+func lostFor(f *framework, aware mesospb.TaskState) mesospb.TaskState {
+	if f.partitionAware() {
+		return aware
+	}
+	return mesospb.TaskState_TASK_LOST
+}
 func updateEvent(st *mesospb.TaskStatus) *schedulerpb.Event {
 	return &schedulerpb.Event{
 		Type:   schedulerpb.Event_UPDATE.Enum(),
@@ -281,6 +358,11 @@ func (c *core) masterStatusFor(fw ids.FrameworkID, tid ids.TaskID, aid ids.Agent
 
 func (c *core) toAgent(a *agent, path string, msg proto.Message) {
 	c.emit(toAgent{Agent: a.id, Addr: a.addr, Path: path, Msg: msg})
+}
+
+// toAgentOnce sends a best-effort message (tried once, never retried).
+func (c *core) toAgentOnce(a *agent, path string, msg proto.Message) {
+	c.emit(toAgent{Agent: a.id, Addr: a.addr, Path: path, Msg: msg, BestEffort: true})
 }
 
 func (c *core) frameworkID(seq uint64) ids.FrameworkID {

@@ -43,7 +43,7 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 		for _, ti := range append(launches, unsupported...) {
 			st := c.masterStatus(ids.TaskID(ti.GetTaskId().GetValue()), ids.AgentID(ti.GetAgentId().GetValue()),
 				state, mesospb.TaskStatus_REASON_INVALID_OFFERS, offerErr, false, now)
-			c.send(f, updateEvent(st))
+			c.sendUpdate(f, st)
 		}
 		return
 	}
@@ -58,7 +58,7 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 	for _, ti := range unsupported {
 		st := c.masterStatus(ids.TaskID(ti.GetTaskId().GetValue()), agentID, mesospb.TaskState_TASK_ERROR,
 			mesospb.TaskStatus_REASON_TASK_INVALID, "LAUNCH_GROUP is not supported yet", false, now)
-		c.send(f, updateEvent(st))
+		c.sendUpdate(f, st)
 	}
 
 	batch := map[ids.TaskID]bool{}
@@ -70,7 +70,7 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 		if err != nil {
 			st := c.masterStatus(tid, agentID, mesospb.TaskState_TASK_ERROR,
 				mesospb.TaskStatus_REASON_TASK_INVALID, err.Error(), false, now)
-			c.send(f, updateEvent(st))
+			c.sendUpdate(f, st)
 			continue
 		}
 		batch[tid] = true
@@ -243,6 +243,7 @@ func (c *core) addTask(f *framework, a *agent, ti *mesospb.TaskInfo, role string
 	}
 	if ex := ti.GetExecutor(); ex != nil {
 		pb.ExecutorId = ex.ExecutorId
+		f.addExecutor(a.id, ex)
 	}
 	if cmd := ti.GetCommand(); cmd != nil && cmd.User != nil {
 		pb.User = cmd.User
@@ -252,6 +253,8 @@ func (c *core) addTask(f *framework, a *agent, ti *mesospb.TaskInfo, role string
 	if old, ok := f.tasks[tid]; ok {
 		f.completed = appendBounded(f.completed, old.pb, c.maxCompletedTasks)
 	}
-	f.tasks[tid] = &task{pb: pb, agent: a.id, role: role, res: used}
+	t := &task{pb: pb, agent: a.id, role: role, res: used}
+	f.tasks[tid] = t
+	c.opTaskAdded(t)
 	_ = now
 }

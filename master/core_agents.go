@@ -41,6 +41,9 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 		info.Port = proto.Int32(int32(addr.Port()))
 	}
 	id := ids.AgentID(info.GetId().GetValue())
+	if c.gone[id] {
+		return "", fmt.Errorf("agent %s was marked gone by an operator and is not admitted again", id)
+	}
 	if old := c.agentByNode(node); old != nil && (id == "" || id == old.id) {
 		// The same agent process or its restart: keep its id.
 		id = old.id
@@ -73,8 +76,10 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 		c.nextAgent = next
 	}
 	a := &agent{id: id, info: info, addr: addr, gossipAddr: gossipAddr, nodeName: node,
-		total: total, registered: now, version: st.GetVersion()}
+		total: total, registered: now, version: st.GetVersion(), active: true}
 	c.agents[id] = a
+	delete(c.recovered, id)
+	delete(c.unreachable, id)
 
 	var used []allocator.Allocation
 	reported := map[ids.TaskID]bool{}
@@ -106,9 +111,18 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 			used = append(used, allocator.Allocation{Framework: fid, Agent: id, Role: role, Resources: res})
 		}
 		tid := ids.TaskID(tpb.GetTaskId().GetValue())
-		t := &task{pb: proto.Clone(tpb).(*mesospb.Task), agent: id, role: role, res: res, recovered: !live}
+		_, had := f.tasks[tid]
+		t := &task{pb: proto.Clone(tpb).(*mesospb.Task), agent: id, role: role, res: res, recovered: !live, counted: !live}
 		t.pb.AgentId = agentIDpb(id)
 		f.tasks[tid] = t
+		if !had {
+			c.opTaskAdded(t)
+		}
+	}
+	for _, ex := range st.GetExecutors() {
+		if f, ok := c.frameworks[ids.FrameworkID(ex.GetFrameworkId().GetValue())]; ok {
+			f.addExecutor(id, ex)
+		}
 	}
 	if readmit {
 		c.loseUnreported(id, reported, now)
@@ -118,6 +132,7 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 	for _, fid := range shutdown {
 		c.toAgent(a, "shutdown_framework", &internalpb.ShutdownFramework{FrameworkId: frameworkIDpb(fid)})
 	}
+	c.opAgentAdded(a)
 	c.log.Info("agent admitted", "agent_id", id, "node", node, "addr", addr.String(), "resources", total.String())
 	c.allocateSoon = true
 	return id, nil
@@ -140,9 +155,9 @@ func (c *core) loseUnreported(id ids.AgentID, reported map[ids.TaskID]bool, now 
 			}
 			st := c.masterStatusFor(f.id, tid, id, state, mesospb.TaskStatus_REASON_AGENT_RESTARTED,
 				"Task not known to the agent after it re-registered", true, now)
-			c.setMasterState(t, st)
+			c.setMasterState(f, t, st)
 			t.recovered = true // never counted by the new allocator session
-			c.send(f, updateEvent(st))
+			c.sendUpdate(f, st)
 		}
 	}
 }
@@ -157,37 +172,30 @@ func (c *core) RemoveAgent(id ids.AgentID, forget bool, now time.Time) {
 	if !ok {
 		return
 	}
-	for _, o := range c.offers {
-		if o.agent == id {
-			c.removeOffer(o, true, false, now)
-		}
-	}
-	c.allocErr("remove agent", c.alloc.RemoveAgent(id))
-	delete(c.agents, id)
-	for _, f := range c.frameworks {
+	c.dropAgent(id, now)
+	for _, f := range c.sortedFrameworks() {
 		for tid, t := range f.tasks {
 			if t.agent != id || isTerminal(t.pb.GetState()) || t.pb.GetState() == mesospb.TaskState_TASK_UNREACHABLE {
 				continue
 			}
-			state := mesospb.TaskState_TASK_LOST
-			if f.partitionAware() {
-				state = mesospb.TaskState_TASK_UNREACHABLE
-			}
+			state := lostFor(f, mesospb.TaskState_TASK_UNREACHABLE)
 			st := c.masterStatusFor(f.id, tid, id, state, mesospb.TaskStatus_REASON_AGENT_REMOVED,
 				"Agent "+string(id)+" removed", true, now)
 			if state == mesospb.TaskState_TASK_UNREACHABLE {
 				st.UnreachableTime = &mesospb.TimeInfo{Nanoseconds: proto.Int64(now.UnixNano())}
 			}
 			st.ExecutorId = t.pb.ExecutorId
-			c.setMasterState(t, st)
+			c.setMasterState(f, t, st)
 			t.recovered = true // the agent's resources left with it
-			c.send(f, updateEvent(st))
+			c.sendUpdate(f, st)
 		}
 	}
 	if forget {
 		if err := c.reg.Apply(registry.RemoveAgent{ID: id}); err != nil {
 			c.log.Error("persist agent removal", "agent_id", id, "err", err)
 		}
+	} else {
+		c.unreachable[id] = now
 	}
 	c.log.Info("agent removed", "agent_id", id, "node", a.nodeName, "forget", forget)
 }

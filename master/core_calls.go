@@ -54,11 +54,19 @@ func (c *core) Call(call *schedulerpb.Call, streamID string, now time.Time) erro
 		c.Acknowledge(f, call.GetAcknowledge())
 	case schedulerpb.Call_RECONCILE:
 		c.Reconcile(f, call.GetReconcile(), now)
-	case schedulerpb.Call_MESSAGE, schedulerpb.Call_REQUEST:
-		// Accepted and dropped: framework messages are relayed in a later
-		// version, REQUEST is ignored by Mesos too.
+	case schedulerpb.Call_MESSAGE:
+		c.Message(f, call.GetMessage())
+	case schedulerpb.Call_REQUEST:
+		// Ignored by Mesos's allocator too.
+	case schedulerpb.Call_ACCEPT_INVERSE_OFFERS, schedulerpb.Call_DECLINE_INVERSE_OFFERS:
+		// Cairn makes no inverse offers (no maintenance schedules yet), so
+		// every inverse offer id is unknown, which Mesos ignores.
+	case schedulerpb.Call_ACKNOWLEDGE_OPERATION_STATUS:
+		// No offer operation reports status yet (no operation has an id).
+	case schedulerpb.Call_RECONCILE_OPERATIONS:
+		// Nothing to reconcile: operations without id get no updates.
 	case schedulerpb.Call_UPDATE_FRAMEWORK:
-		return c.UpdateFramework(f, call.GetUpdateFramework())
+		return c.UpdateFramework(f, call.GetUpdateFramework(), now)
 	default:
 		return badRequest("Unsupported call type %s", call.GetType())
 	}
@@ -86,10 +94,6 @@ func checkCallShape(call *schedulerpb.Call) error {
 		if call.GetKill().GetTaskId() == nil {
 			return missing("kill.task_id")
 		}
-	case schedulerpb.Call_SHUTDOWN:
-		if call.Shutdown == nil {
-			return missing("shutdown")
-		}
 	case schedulerpb.Call_ACKNOWLEDGE:
 		ack := call.GetAcknowledge()
 		if ack == nil {
@@ -103,12 +107,40 @@ func checkCallShape(call *schedulerpb.Call) error {
 			return missing("reconcile")
 		}
 	case schedulerpb.Call_MESSAGE:
-		if call.Message == nil {
+		m := call.GetMessage()
+		if m == nil {
 			return missing("message")
+		}
+		if m.GetAgentId().GetValue() == "" || m.GetExecutorId().GetValue() == "" {
+			return badRequest("Expecting 'message.agent_id' and 'message.executor_id' to be present")
+		}
+	case schedulerpb.Call_SHUTDOWN:
+		sh := call.GetShutdown()
+		if sh == nil {
+			return missing("shutdown")
+		}
+		if sh.GetExecutorId().GetValue() == "" || sh.GetAgentId().GetValue() == "" {
+			return badRequest("Expecting 'shutdown.executor_id' and 'shutdown.agent_id' to be present")
 		}
 	case schedulerpb.Call_UPDATE_FRAMEWORK:
 		if call.UpdateFramework == nil {
 			return missing("update_framework")
+		}
+	case schedulerpb.Call_ACCEPT_INVERSE_OFFERS:
+		if call.AcceptInverseOffers == nil {
+			return missing("accept_inverse_offers")
+		}
+	case schedulerpb.Call_DECLINE_INVERSE_OFFERS:
+		if call.DeclineInverseOffers == nil {
+			return missing("decline_inverse_offers")
+		}
+	case schedulerpb.Call_ACKNOWLEDGE_OPERATION_STATUS:
+		if call.AcknowledgeOperationStatus == nil {
+			return missing("acknowledge_operation_status")
+		}
+	case schedulerpb.Call_RECONCILE_OPERATIONS:
+		if call.ReconcileOperations == nil {
+			return missing("reconcile_operations")
 		}
 	}
 	return nil

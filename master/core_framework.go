@@ -97,12 +97,14 @@ func (c *core) Subscribe(call *schedulerpb.Call, stream string, now time.Time) (
 	f := &framework{
 		id: id, info: info, stream: stream, active: true, registered: now,
 		tasks: map[ids.TaskID]*task{}, offers: map[ids.OfferID]bool{}, suppressed: map[string]bool{},
+		executors: map[ids.AgentID]map[string]*mesospb.ExecutorInfo{},
 	}
 	for _, r := range sub.GetSuppressedRoles() {
 		f.suppressed[r] = true
 	}
 	c.frameworks[id] = f
 	c.allocErr("add framework", c.alloc.AddFramework(id, f.allocInfo(), nil, true))
+	c.opFrameworkAdded(f)
 	c.log.Info("framework subscribed", "framework_id", id, "name", info.GetName())
 	c.send(f, c.subscribedEvent(f))
 	c.allocateSoon = true
@@ -130,6 +132,7 @@ func (c *core) failover(f *framework, info *mesospb.FrameworkInfo, stream string
 		f.active = true
 		c.allocErr("activate framework", c.alloc.ActivateFramework(f.id))
 	}
+	c.opFrameworkUpdated(f)
 	c.log.Info("framework resubscribed", "framework_id", f.id)
 	c.send(f, c.subscribedEvent(f))
 	c.allocateSoon = true
@@ -186,6 +189,7 @@ func (c *core) StreamClosed(stream string, now time.Time) {
 			c.log.Error("persist framework disconnect", "framework_id", f.id, "err", err)
 		}
 		c.log.Info("framework disconnected", "framework_id", f.id, "failover_timeout", timeout)
+		c.opFrameworkUpdated(f)
 		if timeout <= 0 {
 			c.removeFramework(f, now)
 		}
@@ -211,6 +215,8 @@ func (c *core) removeFramework(f *framework, now time.Time) {
 				mesospb.TaskStatus_REASON_FRAMEWORK_REMOVED, "Framework "+string(f.id)+" removed", false, now)
 			t.pb.State = st.State
 			t.pb.Statuses = append(t.pb.Statuses, st)
+			c.noteState(t)
+			c.opTaskUpdated(f, t, st)
 		}
 		c.finishTask(f, t, now)
 	}
@@ -229,6 +235,7 @@ func (c *core) removeFramework(f *framework, now time.Time) {
 			delete(c.masterUpdates, u) // nobody is left to acknowledge it
 		}
 	}
+	c.opFrameworkRemoved(f)
 	if err := c.reg.Apply(registry.RemoveFramework{ID: f.id}); err != nil && !errors.Is(err, registry.ErrNotFound) {
 		c.log.Error("persist framework removal", "framework_id", f.id, "err", err)
 	}
@@ -239,7 +246,7 @@ func (c *core) removeFramework(f *framework, now time.Time) {
 func (c *core) Teardown(f *framework, now time.Time) { c.removeFramework(f, now) }
 
 // UpdateFramework handles UPDATE_FRAMEWORK.
-func (c *core) UpdateFramework(f *framework, call *schedulerpb.Call_UpdateFramework) error {
+func (c *core) UpdateFramework(f *framework, call *schedulerpb.Call_UpdateFramework, now time.Time) error {
 	if err := validateFrameworkInfo(call.GetFrameworkInfo()); err != nil {
 		return err
 	}
@@ -257,6 +264,13 @@ func (c *core) UpdateFramework(f *framework, call *schedulerpb.Call_UpdateFramew
 	if len(call.GetSuppressedRoles()) > 0 {
 		c.Suppress(f, call.GetSuppressedRoles())
 	}
+	// Offers made to roles the framework left are taken back.
+	for _, o := range c.sortedOffers() {
+		if o.fw == f.id && !slices.Contains(f.roles(), o.role) {
+			c.removeOffer(o, true, true, now)
+		}
+	}
+	c.opFrameworkUpdated(f)
 	c.allocateSoon = true
 	return nil
 }

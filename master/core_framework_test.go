@@ -189,7 +189,8 @@ func TestCallChecks(t *testing.T) {
 		{"wrong stream", call(fid, schedulerpb.Call_REVIVE), "s2", 400},
 		{"short uuid", ackBad, "s1", 400},
 		{"accept without body", call(fid, schedulerpb.Call_ACCEPT), "s1", 400},
-		{"unsupported", call(fid, schedulerpb.Call_ACCEPT_INVERSE_OFFERS), "s1", 400},
+		{"inverse offers without body", call(fid, schedulerpb.Call_ACCEPT_INVERSE_OFFERS), "s1", 400},
+		{"unknown type", call(fid, schedulerpb.Call_Type(99)), "s1", 400},
 		{"request ignored", call(fid, schedulerpb.Call_REQUEST), "s1", 202},
 		{"ok", call(fid, schedulerpb.Call_REVIVE), "s1", 202},
 	} {

@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -59,15 +60,24 @@ func (c *core) makeOffer(f *framework, a *agent, al allocator.Allocation, now ti
 	if allocRole != "" {
 		pb.AllocationInfo = &mesospb.Resource_AllocationInfo{Role: proto.String(allocRole)}
 	}
+	// Every executor of the framework running on the agent, command
+	// executors (whose id is their task's) included.
 	seenExec := map[string]bool{}
 	for _, t := range f.tasks {
-		if t.agent != a.id || isTerminal(t.pb.GetState()) || t.pb.GetExecutorId() == nil {
-			continue
+		if t.agent == a.id && !isTerminal(t.pb.GetState()) {
+			seenExec[executorOf(t.pb)] = true
 		}
-		if e := t.pb.GetExecutorId().GetValue(); !seenExec[e] {
-			seenExec[e] = true
-			pb.ExecutorIds = append(pb.ExecutorIds, t.pb.GetExecutorId())
-		}
+	}
+	for e := range f.executors[a.id] {
+		seenExec[e] = true
+	}
+	execs := make([]string, 0, len(seenExec))
+	for e := range seenExec {
+		execs = append(execs, e)
+	}
+	slices.Sort(execs)
+	for _, e := range execs {
+		pb.ExecutorIds = append(pb.ExecutorIds, &mesospb.ExecutorID{Value: proto.String(e)})
 	}
 	o := &offer{pb: pb, id: id, fw: f.id, agent: a.id, role: al.Role, res: al.Resources}
 	if c.offerTTL > 0 {

@@ -59,15 +59,18 @@ func (c *core) StatusUpdate(su *internalpb.StatusUpdate, now time.Time) {
 			AgentId: su.AgentId, ExecutorId: su.ExecutorId, State: latest.Enum(),
 		}, agent: aid, recovered: true}
 		f.tasks[tid] = t
+		c.opTaskAdded(t)
 	}
 	t.pb.State = latest.Enum()
 	t.pb.StatusUpdateState = st.State
 	t.pb.StatusUpdateUuid = st.Uuid
 	t.pb.Statuses = appendStatus(t.pb.Statuses, st)
+	c.noteState(t)
+	c.opTaskUpdated(f, t, st)
 	if isTerminal(latest) {
 		c.finishTask(f, t, now)
 	}
-	c.send(f, updateEvent(st))
+	c.sendUpdate(f, st)
 }
 
 // appendStatus keeps every distinct state once (the latest status of each),
@@ -125,7 +128,7 @@ func (c *core) Kill(f *framework, k *schedulerpb.Call_Kill, now time.Time) {
 		}
 		st := c.masterStatus(tid, ids.AgentID(k.GetAgentId().GetValue()), state,
 			mesospb.TaskStatus_REASON_RECONCILIATION, "Attempted to kill an unknown task", false, now)
-		c.send(f, updateEvent(st))
+		c.sendUpdate(f, st)
 		return
 	}
 	a, ok := c.agents[t.agent]
@@ -137,24 +140,43 @@ func (c *core) Kill(f *framework, k *schedulerpb.Call_Kill, now time.Time) {
 	})
 }
 
-// Shutdown handles SHUTDOWN of an executor: for now the executor's live
-// tasks are killed.
+// Shutdown handles SHUTDOWN of an executor: the agent is asked to shut the
+// executor down (it sends the executor SHUTDOWN, kills its container after
+// the grace period, and reports its tasks). An unknown agent is ignored, as
+// in Mesos.
 func (c *core) Shutdown(f *framework, s *schedulerpb.Call_Shutdown) {
-	eid := s.GetExecutorId().GetValue()
-	aid := ids.AgentID(s.GetAgentId().GetValue())
-	a, ok := c.agents[aid]
+	a, ok := c.agents[ids.AgentID(s.GetAgentId().GetValue())]
 	if !ok {
 		return
 	}
+	c.toAgent(a, "shutdown_executor", &internalpb.ShutdownExecutor{
+		FrameworkId: frameworkIDpb(f.id), ExecutorId: s.GetExecutorId(),
+	})
+}
+
+// ShutdownByKill is the fallback for agents that do not serve
+// shutdown_executor: the executor's live tasks are killed.
+func (c *core) ShutdownByKill(aid ids.AgentID, se *internalpb.ShutdownExecutor) {
+	f, ok := c.frameworks[ids.FrameworkID(se.GetFrameworkId().GetValue())]
+	a, aok := c.agents[aid]
+	if !ok || !aok {
+		return
+	}
+	eid := se.GetExecutorId().GetValue()
 	for _, t := range f.tasks {
-		exec := t.pb.GetExecutorId().GetValue()
-		if exec == "" {
-			exec = t.pb.GetTaskId().GetValue() // command tasks: executor id = task id
-		}
-		if t.agent == aid && exec == eid && !isTerminal(t.pb.GetState()) {
+		if t.agent == aid && executorOf(t.pb) == eid && !isTerminal(t.pb.GetState()) {
 			c.toAgent(a, "kill_task", &internalpb.KillTask{FrameworkId: frameworkIDpb(f.id), TaskId: t.pb.TaskId})
 		}
 	}
+}
+
+// executorOf is the id of the executor running a task: its ExecutorInfo's,
+// or the task's own id for a command task (Cairn's command executor id).
+func executorOf(t *mesospb.Task) string {
+	if e := t.GetExecutorId().GetValue(); e != "" {
+		return e
+	}
+	return t.GetTaskId().GetValue()
 }
 
 // Reconcile handles RECONCILE. Implicit (no tasks): the latest state of every
@@ -171,7 +193,7 @@ func (c *core) Reconcile(f *framework, r *schedulerpb.Call_Reconcile, now time.T
 			st.ContainerStatus = last.ContainerStatus
 			st.Healthy = last.Healthy
 		}
-		c.send(f, updateEvent(st))
+		c.sendUpdate(f, st)
 	}
 	if len(r.GetTasks()) == 0 {
 		for _, t := range f.tasks {
@@ -197,7 +219,7 @@ func (c *core) Reconcile(f *framework, r *schedulerpb.Call_Reconcile, now time.T
 		}
 		st := c.masterStatus(tid, aid, state, mesospb.TaskStatus_REASON_RECONCILIATION,
 			"Reconciliation: Task is unknown", false, now)
-		c.send(f, updateEvent(st))
+		c.sendUpdate(f, st)
 	}
 }
 
@@ -215,22 +237,29 @@ func (c *core) RunTasksFailed(aid ids.AgentID, rt *internalpb.RunTasks, now time
 		if !ok || t.agent != aid || t.pb.GetState() != mesospb.TaskState_TASK_STAGING {
 			continue
 		}
-		state := mesospb.TaskState_TASK_LOST
-		if f.partitionAware() {
-			state = mesospb.TaskState_TASK_DROPPED
-		}
+		state := lostFor(f, mesospb.TaskState_TASK_DROPPED)
 		st := c.masterStatusFor(f.id, tid, aid, state, mesospb.TaskStatus_REASON_AGENT_DISCONNECTED,
 			"Agent could not be reached to launch the task", true, now)
-		c.setMasterState(t, st)
+		c.setMasterState(f, t, st)
 		c.finishTask(f, t, now)
-		c.send(f, updateEvent(st))
+		c.sendUpdate(f, st)
 	}
 }
 
 // setMasterState records a master-made update on t.
-func (c *core) setMasterState(t *task, st *mesospb.TaskStatus) {
+func (c *core) setMasterState(f *framework, t *task, st *mesospb.TaskStatus) {
 	t.pb.State = st.State
 	t.pb.StatusUpdateState = st.State
 	t.pb.StatusUpdateUuid = st.Uuid
 	t.pb.Statuses = appendStatus(t.pb.Statuses, st)
+	c.noteState(t)
+	c.opTaskUpdated(f, t, st)
+}
+
+// noteState counts a task's first terminal state (master/tasks_<state>).
+func (c *core) noteState(t *task) {
+	if s := t.pb.GetState(); isTerminal(s) && !t.counted {
+		t.counted = true
+		c.terminal[s]++
+	}
 }

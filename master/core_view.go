@@ -71,24 +71,79 @@ func (c *core) frameworkUse(f *framework) (used, offered resources.Resources) {
 	return used, offered
 }
 
+func (c *core) viewAgent(a *agent) *masterpb.Response_GetAgents_Agent {
+	used, offered := c.usedOn(a.id)
+	version := a.version
+	if version == "" {
+		version = Version
+	}
+	return &masterpb.Response_GetAgents_Agent{
+		AgentInfo:          proto.Clone(a.info).(*mesospb.AgentInfo),
+		Active:             proto.Bool(a.active),
+		Version:            proto.String(version),
+		Pid:                proto.String("slave(1)@" + a.addr.String()),
+		RegisteredTime:     timeInfo(a.registered),
+		TotalResources:     toProto(a.total, ""),
+		AllocatedResources: toProto(used, ""),
+		OfferedResources:   toProto(offered, ""),
+	}
+}
+
 func (c *core) viewAgents() *masterpb.Response_GetAgents {
 	out := &masterpb.Response_GetAgents{}
 	for _, a := range c.sortedAgents() {
-		used, offered := c.usedOn(a.id)
-		version := a.version
-		if version == "" {
-			version = Version
+		out.Agents = append(out.Agents, c.viewAgent(a))
+	}
+	rec := make([]ids.AgentID, 0, len(c.recovered))
+	for id := range c.recovered {
+		rec = append(rec, id)
+	}
+	slices.Sort(rec)
+	for _, id := range rec {
+		out.RecoveredAgents = append(out.RecoveredAgents, proto.Clone(c.recovered[id]).(*mesospb.AgentInfo))
+	}
+	return out
+}
+
+// viewExecutors lists the executors frameworks launched on admitted agents.
+func (c *core) viewExecutors() *masterpb.Response_GetExecutors {
+	out := &masterpb.Response_GetExecutors{}
+	for _, f := range c.sortedFrameworks() {
+		aids := make([]ids.AgentID, 0, len(f.executors))
+		for aid := range f.executors {
+			aids = append(aids, aid)
 		}
-		out.Agents = append(out.Agents, &masterpb.Response_GetAgents_Agent{
-			AgentInfo:          proto.Clone(a.info).(*mesospb.AgentInfo),
-			Active:             proto.Bool(true),
-			Version:            proto.String(version),
-			Pid:                proto.String("slave(1)@" + a.addr.String()),
-			RegisteredTime:     timeInfo(a.registered),
-			TotalResources:     toProto(a.total, ""),
-			AllocatedResources: toProto(used, ""),
-			OfferedResources:   toProto(offered, ""),
-		})
+		slices.Sort(aids)
+		for _, aid := range aids {
+			if _, ok := c.agents[aid]; !ok {
+				continue
+			}
+			eids := make([]string, 0, len(f.executors[aid]))
+			for e := range f.executors[aid] {
+				eids = append(eids, e)
+			}
+			slices.Sort(eids)
+			for _, e := range eids {
+				out.Executors = append(out.Executors, &masterpb.Response_GetExecutors_Executor{
+					ExecutorInfo: proto.Clone(f.executors[aid][e]).(*mesospb.ExecutorInfo),
+					AgentId:      agentIDpb(aid),
+				})
+			}
+		}
+	}
+	return out
+}
+
+// viewRoles is GET_ROLES: every role the allocator tracks, with its weight,
+// frameworks and allocated resources.
+func (c *core) viewRoles() *masterpb.Response_GetRoles {
+	out := &masterpb.Response_GetRoles{}
+	for _, r := range c.alloc.Roles() {
+		role := &mesospb.Role{Name: proto.String(r.Name), Weight: proto.Float64(r.Weight), Resources: toProto(r.Allocated, "")}
+		for _, fid := range r.Frameworks {
+			role.Frameworks = append(role.Frameworks, frameworkIDpb(fid))
+		}
+		out.Roles = append(out.Roles, role)
 	}
 	return out
 }
@@ -165,7 +220,7 @@ func (c *core) viewTasks() *masterpb.Response_GetTasks {
 func (c *core) viewState() *masterpb.Response_GetState {
 	return &masterpb.Response_GetState{
 		GetTasks:      c.viewTasks(),
-		GetExecutors:  &masterpb.Response_GetExecutors{},
+		GetExecutors:  c.viewExecutors(),
 		GetFrameworks: c.viewFrameworks(),
 		GetAgents:     c.viewAgents(),
 	}

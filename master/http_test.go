@@ -210,7 +210,7 @@ func TestHTTPSchedulerStatusCodes(t *testing.T) {
 		{"unsupported content type", "text/plain", "", sid, revive, 415, ""},
 		{"unacceptable", api.ContentTypeJSON, "text/html", sid, revive, 406, ""},
 		{"malformed", api.ContentTypeJSON, "", sid, []byte(`{"type":`), 400, ""},
-		{"unsupported call", api.ContentTypeJSON, "", sid, jsonBody(t, call(fid, schedulerpb.Call_ACCEPT_INVERSE_OFFERS)), 400, "ACCEPT_INVERSE_OFFERS"},
+		{"call without its body", api.ContentTypeJSON, "", sid, jsonBody(t, call(fid, schedulerpb.Call_ACCEPT_INVERSE_OFFERS)), 400, "accept_inverse_offers"},
 		{"revive", api.ContentTypeJSON, "", sid, revive, 202, ""},
 		{"update framework", api.ContentTypeJSON, "", sid, jsonBody(t, &schedulerpb.Call{
 			FrameworkId: frameworkIDpb(fid), Type: schedulerpb.Call_UPDATE_FRAMEWORK.Enum(),

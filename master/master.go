@@ -96,6 +96,10 @@ func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.R
 		agents:                 map[ids.AgentID]*agent{},
 		offers:                 map[ids.OfferID]*offer{},
 		masterUpdates:          map[string]ids.FrameworkID{},
+		recovered:              map[ids.AgentID]*mesospb.AgentInfo{},
+		unreachable:            map[ids.AgentID]time.Time{},
+		gone:                   map[ids.AgentID]bool{},
+		terminal:               map[mesospb.TaskState]uint64{},
 		newUUID: func() []byte {
 			u := uuid.New()
 			return u[:]
@@ -105,6 +109,13 @@ func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.R
 	st := reg.State()
 	c.nextAgent = st.GetNextAgent()
 	c.nextFramework = st.GetNextFramework()
+	for _, a := range st.GetAgents() {
+		c.recovered[ids.AgentID(a.GetInfo().GetId().GetValue())] = a.GetInfo()
+	}
+	for _, g := range st.GetGoneAgents() {
+		c.gone[ids.AgentID(g.GetId().GetValue())] = true
+	}
+	c.restorePolicy(st)
 	now := time.Now()
 	for _, rf := range st.GetFrameworks() {
 		info := rf.GetInfo()
@@ -112,6 +123,7 @@ func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.R
 		f := &framework{
 			id: fid, info: info, registered: rf.RegisteredTime(), unregistered: now,
 			tasks: map[ids.TaskID]*task{}, offers: map[ids.OfferID]bool{}, suppressed: map[string]bool{},
+			executors: map[ids.AgentID]map[string]*mesospb.ExecutorInfo{},
 		}
 		// A recovered framework has until its failover timeout, counted
 		// from now, to resubscribe, and at least recoveryGrace: its

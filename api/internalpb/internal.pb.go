@@ -805,6 +805,63 @@ func (x *ExecutorExited) GetStatus() int32 {
 	return 0
 }
 
+// CheckpointResources (POST /internal/v1/checkpoint_resources, master →
+// agent): the agent's total resources after an operator RESERVE or
+// UNRESERVE. The agent checkpoints them and reports them as
+// AgentState.agent_info.resources from then on (also after a restart), so a
+// dynamic reservation survives re-admission. 202.
+type CheckpointResources struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AgentId       *mesospb.AgentID       `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
+	Resources     []*mesospb.Resource    `protobuf:"bytes,2,rep,name=resources" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckpointResources) Reset() {
+	*x = CheckpointResources{}
+	mi := &file_internal_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckpointResources) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckpointResources) ProtoMessage() {}
+
+func (x *CheckpointResources) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckpointResources.ProtoReflect.Descriptor instead.
+func (*CheckpointResources) Descriptor() ([]byte, []int) {
+	return file_internal_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CheckpointResources) GetAgentId() *mesospb.AgentID {
+	if x != nil {
+		return x.AgentId
+	}
+	return nil
+}
+
+func (x *CheckpointResources) GetResources() []*mesospb.Resource {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
 var File_internal_proto protoreflect.FileDescriptor
 
 const file_internal_proto_rawDesc = "" +
@@ -872,7 +929,10 @@ const file_internal_proto_rawDesc = "" +
 	"\bagent_id\x18\x02 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x125\n" +
 	"\vexecutor_id\x18\x03 \x02(\v2\x14.mesos.v1.ExecutorIDR\n" +
 	"executorId\x12\x16\n" +
-	"\x06status\x18\x04 \x01(\x05R\x06statusB)Z'github.com/cairnhq/cairn/api/internalpb"
+	"\x06status\x18\x04 \x01(\x05R\x06status\"u\n" +
+	"\x13CheckpointResources\x12,\n" +
+	"\bagent_id\x18\x01 \x02(\v2\x11.mesos.v1.AgentIDR\aagentId\x120\n" +
+	"\tresources\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\tresourcesB)Z'github.com/cairnhq/cairn/api/internalpb"
 
 var (
 	file_internal_proto_rawDescOnce sync.Once
@@ -886,7 +946,7 @@ func file_internal_proto_rawDescGZIP() []byte {
 	return file_internal_proto_rawDescData
 }
 
-var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_internal_proto_goTypes = []any{
 	(*GossipSeeds)(nil),           // 0: cairn.internal.v1.GossipSeeds
 	(*AgentState)(nil),            // 1: cairn.internal.v1.AgentState
@@ -900,57 +960,61 @@ var file_internal_proto_goTypes = []any{
 	(*ExecutorToFramework)(nil),   // 9: cairn.internal.v1.ExecutorToFramework
 	(*ShutdownExecutor)(nil),      // 10: cairn.internal.v1.ShutdownExecutor
 	(*ExecutorExited)(nil),        // 11: cairn.internal.v1.ExecutorExited
-	(*mesospb.MasterInfo)(nil),    // 12: mesos.v1.MasterInfo
-	(*mesospb.AgentInfo)(nil),     // 13: mesos.v1.AgentInfo
-	(*mesospb.FrameworkInfo)(nil), // 14: mesos.v1.FrameworkInfo
-	(*mesospb.Task)(nil),          // 15: mesos.v1.Task
-	(*mesospb.ExecutorInfo)(nil),  // 16: mesos.v1.ExecutorInfo
-	(*mesospb.AgentID)(nil),       // 17: mesos.v1.AgentID
-	(*mesospb.TaskInfo)(nil),      // 18: mesos.v1.TaskInfo
-	(*mesospb.FrameworkID)(nil),   // 19: mesos.v1.FrameworkID
-	(*mesospb.TaskID)(nil),        // 20: mesos.v1.TaskID
-	(*mesospb.KillPolicy)(nil),    // 21: mesos.v1.KillPolicy
-	(*mesospb.TaskStatus)(nil),    // 22: mesos.v1.TaskStatus
-	(mesospb.TaskState)(0),        // 23: mesos.v1.TaskState
-	(*mesospb.ExecutorID)(nil),    // 24: mesos.v1.ExecutorID
+	(*CheckpointResources)(nil),   // 12: cairn.internal.v1.CheckpointResources
+	(*mesospb.MasterInfo)(nil),    // 13: mesos.v1.MasterInfo
+	(*mesospb.AgentInfo)(nil),     // 14: mesos.v1.AgentInfo
+	(*mesospb.FrameworkInfo)(nil), // 15: mesos.v1.FrameworkInfo
+	(*mesospb.Task)(nil),          // 16: mesos.v1.Task
+	(*mesospb.ExecutorInfo)(nil),  // 17: mesos.v1.ExecutorInfo
+	(*mesospb.AgentID)(nil),       // 18: mesos.v1.AgentID
+	(*mesospb.TaskInfo)(nil),      // 19: mesos.v1.TaskInfo
+	(*mesospb.FrameworkID)(nil),   // 20: mesos.v1.FrameworkID
+	(*mesospb.TaskID)(nil),        // 21: mesos.v1.TaskID
+	(*mesospb.KillPolicy)(nil),    // 22: mesos.v1.KillPolicy
+	(*mesospb.TaskStatus)(nil),    // 23: mesos.v1.TaskStatus
+	(mesospb.TaskState)(0),        // 24: mesos.v1.TaskState
+	(*mesospb.ExecutorID)(nil),    // 25: mesos.v1.ExecutorID
+	(*mesospb.Resource)(nil),      // 26: mesos.v1.Resource
 }
 var file_internal_proto_depIdxs = []int32{
-	12, // 0: cairn.internal.v1.GossipSeeds.master_info:type_name -> mesos.v1.MasterInfo
-	13, // 1: cairn.internal.v1.AgentState.agent_info:type_name -> mesos.v1.AgentInfo
-	14, // 2: cairn.internal.v1.AgentState.frameworks:type_name -> mesos.v1.FrameworkInfo
-	15, // 3: cairn.internal.v1.AgentState.tasks:type_name -> mesos.v1.Task
-	16, // 4: cairn.internal.v1.AgentState.executors:type_name -> mesos.v1.ExecutorInfo
-	17, // 5: cairn.internal.v1.Registered.agent_id:type_name -> mesos.v1.AgentID
-	12, // 6: cairn.internal.v1.Registered.master_info:type_name -> mesos.v1.MasterInfo
-	14, // 7: cairn.internal.v1.RunTasks.framework_info:type_name -> mesos.v1.FrameworkInfo
-	18, // 8: cairn.internal.v1.RunTasks.tasks:type_name -> mesos.v1.TaskInfo
-	16, // 9: cairn.internal.v1.RunTasks.executor_info:type_name -> mesos.v1.ExecutorInfo
-	19, // 10: cairn.internal.v1.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
-	20, // 11: cairn.internal.v1.KillTask.task_id:type_name -> mesos.v1.TaskID
-	21, // 12: cairn.internal.v1.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
-	19, // 13: cairn.internal.v1.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
-	19, // 14: cairn.internal.v1.StatusUpdate.framework_id:type_name -> mesos.v1.FrameworkID
-	17, // 15: cairn.internal.v1.StatusUpdate.agent_id:type_name -> mesos.v1.AgentID
-	22, // 16: cairn.internal.v1.StatusUpdate.status:type_name -> mesos.v1.TaskStatus
-	23, // 17: cairn.internal.v1.StatusUpdate.latest_state:type_name -> mesos.v1.TaskState
-	24, // 18: cairn.internal.v1.StatusUpdate.executor_id:type_name -> mesos.v1.ExecutorID
-	19, // 19: cairn.internal.v1.StatusUpdateAck.framework_id:type_name -> mesos.v1.FrameworkID
-	20, // 20: cairn.internal.v1.StatusUpdateAck.task_id:type_name -> mesos.v1.TaskID
-	19, // 21: cairn.internal.v1.FrameworkToExecutor.framework_id:type_name -> mesos.v1.FrameworkID
-	24, // 22: cairn.internal.v1.FrameworkToExecutor.executor_id:type_name -> mesos.v1.ExecutorID
-	19, // 23: cairn.internal.v1.ExecutorToFramework.framework_id:type_name -> mesos.v1.FrameworkID
-	17, // 24: cairn.internal.v1.ExecutorToFramework.agent_id:type_name -> mesos.v1.AgentID
-	24, // 25: cairn.internal.v1.ExecutorToFramework.executor_id:type_name -> mesos.v1.ExecutorID
-	19, // 26: cairn.internal.v1.ShutdownExecutor.framework_id:type_name -> mesos.v1.FrameworkID
-	24, // 27: cairn.internal.v1.ShutdownExecutor.executor_id:type_name -> mesos.v1.ExecutorID
-	19, // 28: cairn.internal.v1.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
-	17, // 29: cairn.internal.v1.ExecutorExited.agent_id:type_name -> mesos.v1.AgentID
-	24, // 30: cairn.internal.v1.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	13, // 0: cairn.internal.v1.GossipSeeds.master_info:type_name -> mesos.v1.MasterInfo
+	14, // 1: cairn.internal.v1.AgentState.agent_info:type_name -> mesos.v1.AgentInfo
+	15, // 2: cairn.internal.v1.AgentState.frameworks:type_name -> mesos.v1.FrameworkInfo
+	16, // 3: cairn.internal.v1.AgentState.tasks:type_name -> mesos.v1.Task
+	17, // 4: cairn.internal.v1.AgentState.executors:type_name -> mesos.v1.ExecutorInfo
+	18, // 5: cairn.internal.v1.Registered.agent_id:type_name -> mesos.v1.AgentID
+	13, // 6: cairn.internal.v1.Registered.master_info:type_name -> mesos.v1.MasterInfo
+	15, // 7: cairn.internal.v1.RunTasks.framework_info:type_name -> mesos.v1.FrameworkInfo
+	19, // 8: cairn.internal.v1.RunTasks.tasks:type_name -> mesos.v1.TaskInfo
+	17, // 9: cairn.internal.v1.RunTasks.executor_info:type_name -> mesos.v1.ExecutorInfo
+	20, // 10: cairn.internal.v1.KillTask.framework_id:type_name -> mesos.v1.FrameworkID
+	21, // 11: cairn.internal.v1.KillTask.task_id:type_name -> mesos.v1.TaskID
+	22, // 12: cairn.internal.v1.KillTask.kill_policy:type_name -> mesos.v1.KillPolicy
+	20, // 13: cairn.internal.v1.ShutdownFramework.framework_id:type_name -> mesos.v1.FrameworkID
+	20, // 14: cairn.internal.v1.StatusUpdate.framework_id:type_name -> mesos.v1.FrameworkID
+	18, // 15: cairn.internal.v1.StatusUpdate.agent_id:type_name -> mesos.v1.AgentID
+	23, // 16: cairn.internal.v1.StatusUpdate.status:type_name -> mesos.v1.TaskStatus
+	24, // 17: cairn.internal.v1.StatusUpdate.latest_state:type_name -> mesos.v1.TaskState
+	25, // 18: cairn.internal.v1.StatusUpdate.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 19: cairn.internal.v1.StatusUpdateAck.framework_id:type_name -> mesos.v1.FrameworkID
+	21, // 20: cairn.internal.v1.StatusUpdateAck.task_id:type_name -> mesos.v1.TaskID
+	20, // 21: cairn.internal.v1.FrameworkToExecutor.framework_id:type_name -> mesos.v1.FrameworkID
+	25, // 22: cairn.internal.v1.FrameworkToExecutor.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 23: cairn.internal.v1.ExecutorToFramework.framework_id:type_name -> mesos.v1.FrameworkID
+	18, // 24: cairn.internal.v1.ExecutorToFramework.agent_id:type_name -> mesos.v1.AgentID
+	25, // 25: cairn.internal.v1.ExecutorToFramework.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 26: cairn.internal.v1.ShutdownExecutor.framework_id:type_name -> mesos.v1.FrameworkID
+	25, // 27: cairn.internal.v1.ShutdownExecutor.executor_id:type_name -> mesos.v1.ExecutorID
+	20, // 28: cairn.internal.v1.ExecutorExited.framework_id:type_name -> mesos.v1.FrameworkID
+	18, // 29: cairn.internal.v1.ExecutorExited.agent_id:type_name -> mesos.v1.AgentID
+	25, // 30: cairn.internal.v1.ExecutorExited.executor_id:type_name -> mesos.v1.ExecutorID
+	18, // 31: cairn.internal.v1.CheckpointResources.agent_id:type_name -> mesos.v1.AgentID
+	26, // 32: cairn.internal.v1.CheckpointResources.resources:type_name -> mesos.v1.Resource
+	33, // [33:33] is the sub-list for method output_type
+	33, // [33:33] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_internal_proto_init() }
@@ -964,7 +1028,7 @@ func file_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_proto_rawDesc), len(file_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
