@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cairnhq/cairn/agent/checkpoint"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/containerizer"
 	"github.com/cairnhq/cairn/ids"
@@ -43,6 +43,10 @@ type Containerizer interface {
 	// Containers lists the containers present, including ones a previous
 	// agent process left behind.
 	Containers() ([]ids.ContainerID, error)
+	// Recover re-attaches to a container a previous agent process left
+	// behind, so Wait, Usage and Destroy work on it; it returns the init
+	// pid, or containerizer.ErrNotFound.
+	Recover(ctx context.Context, id ids.ContainerID) (int, error)
 	// SandboxPath is where the host sandbox directory appears inside a
 	// container.
 	SandboxPath(host string) string
@@ -83,6 +87,15 @@ type Agent struct {
 	bg       context.Context   // lives until every container is destroyed
 	bgCancel context.CancelFunc
 	runCtx   context.Context // network calls: done when shutdown starts
+	// waitCtx ends the container waiters once the loop has stopped: the
+	// containers of checkpointing frameworks outlive the agent.
+	waitCtx    context.Context
+	waitCancel context.CancelFunc
+
+	ckpt             *checkpoint.Store
+	recoveryErrors   atomic.Uint64 // checkpoint files found torn or corrupt
+	checkpointErrors atomic.Uint64 // checkpoint writes that failed
+	killAll          atomic.Bool   // KillAllOnStop was called
 
 	publish chan struct{} // capacity 1: availability changed
 
@@ -122,6 +135,10 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.WorkDir, "slaves"), 0o755); err != nil {
 		return nil, fmt.Errorf("create work_dir: %w", err)
 	}
+	ckpt, err := checkpoint.Open(filepath.Join(cfg.WorkDir, "meta"), cfg.CheckpointFS)
+	if err != nil {
+		return nil, fmt.Errorf("open checkpoints: %w", err)
+	}
 	host, err := readHostFacts(cfg.WorkDir)
 	if err != nil {
 		return nil, err
@@ -149,6 +166,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 		cfg:        cfg,
 		log:        log,
 		ctr:        o.ctr,
+		ckpt:       ckpt,
 		isolation:  iso,
 		total:      total,
 		attributes: attrs,
@@ -168,8 +186,14 @@ func (a *Agent) Ready() <-chan struct{} { return a.ready }
 // Addr is the HTTP address the agent listens on; valid after Ready.
 func (a *Agent) Addr() netip.AddrPort { return a.addr }
 
-// Run serves until ctx is done, then leaves gossip, stops serving, destroys
-// its containers and returns nil. Errors are returned only for a failed start.
+// Run recovers what a previous agent on the same work dir checkpointed,
+// serves until ctx is done, then leaves gossip, stops serving, destroys the
+// containers of frameworks that do not checkpoint (those of checkpointing
+// frameworks keep running for the next agent, unless KillAllOnStop was
+// called) and returns nil. Errors are returned only for a failed start,
+// e.g. a corrupt checkpoint with --strict.
+//
+// Run may be called once per Agent.
 func (a *Agent) Run(ctx context.Context) error {
 	a.started = time.Now()
 	ln, err := net.Listen("tcp", net.JoinHostPort(a.cfg.IP, strconv.Itoa(a.cfg.Port)))
@@ -186,19 +210,30 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.runCtx = ctx
 	a.bg, a.bgCancel = context.WithCancel(context.WithoutCancel(ctx))
 	defer a.bgCancel()
+	a.waitCtx, a.waitCancel = context.WithCancel(a.bg)
+	defer a.waitCancel()
+	// A failed start after recovery began must release what recovery
+	// started (waiters, destroys) before returning.
+	abort := func(err error) error {
+		ln.Close()
+		a.waitCancel()
+		close(a.stop)
+		a.wg.Wait()
+		return err
+	}
 
 	st, err := a.newState()
 	if err != nil {
-		ln.Close()
-		return err
+		return abort(err)
 	}
 	a.publicID.Store(st.agentID)
-	a.cleanupLeftovers(ctx)
+	if err := a.recoverState(ctx, st); err != nil {
+		return abort(err)
+	}
 
 	g, err := a.startGossip(st)
 	if err != nil {
-		ln.Close()
-		return err
+		return abort(err)
 	}
 	srv := &http.Server{Handler: a.routes(), ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
@@ -234,6 +269,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	cancel()
 	stopLoop()
 	<-loopDone
+	a.waitCancel()
 	a.wg.Wait()
 	// A containerizer that owns more than its containers (the cgroups root)
 	// releases it once every container is gone.
@@ -265,22 +301,15 @@ func advertiseIP(cfg Config, listen netip.Addr) string {
 	return "127.0.0.1"
 }
 
-// cleanupLeftovers destroys containers a crashed earlier agent left behind
-// (until recovery re-attaches to them).
-func (a *Agent) cleanupLeftovers(ctx context.Context) {
-	left, err := a.ctr.Containers()
-	if err != nil {
-		a.log.Warn("list leftover containers", "err", err)
-		return
-	}
-	for _, id := range left {
-		if err := a.ctr.Destroy(ctx, id); err != nil && !errors.Is(err, containerizer.ErrNotFound) {
-			a.log.Warn("destroy leftover container", "container_id", id, "err", err)
-			continue
-		}
-		a.log.Info("destroyed leftover container", "container_id", id)
-	}
-}
+// KillAllOnStop makes the coming shutdown destroy every container, those
+// of checkpointing frameworks too, as Mesos's agent did on SIGUSR1 (an
+// agent taken out of service, not restarted). Safe to call from any
+// goroutine, before or during Run.
+func (a *Agent) KillAllOnStop() { a.killAll.Store(true) }
+
+// RecoveryErrors counts the checkpoint files found torn or corrupt since
+// the agent started (Mesos's slave/recovery_errors).
+func (a *Agent) RecoveryErrors() uint64 { return a.recoveryErrors.Load() }
 
 // agentInfo builds the AgentInfo the master admits; id is empty before the
 // first admission.

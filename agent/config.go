@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/cairnhq/cairn/agent/checkpoint"
 	"github.com/cairnhq/cairn/agent/statusupdate"
 	"github.com/cairnhq/cairn/internal/flags"
 )
@@ -37,9 +39,30 @@ type Config struct {
 	ExecutorRegistrationTimeout time.Duration // --executor_registration_timeout
 	ExecutorShutdownGracePeriod time.Duration // --executor_shutdown_grace_period
 
+	// Recover is --recover: "reconnect" re-attaches to the executors a
+	// previous agent left running, "cleanup" kills them.
+	Recover string
+	// Strict (--strict) makes a corrupt checkpoint a startup error; when
+	// false, what is corrupt is skipped (and counted) and recovery goes on.
+	Strict bool
+	// RecoveryTimeout (--recovery_timeout) is how long executors of
+	// checkpointing frameworks wait for a restarting agent before they
+	// give up (MESOS_RECOVERY_TIMEOUT).
+	RecoveryTimeout time.Duration
+	// ExecutorReregistrationTimeout (--executor_reregistration_timeout) is
+	// how long a recovered executor has to re-subscribe.
+	ExecutorReregistrationTimeout time.Duration
+
 	GossipPort int // --gossip_port; 0 picks one
 
 	// Not flags.
+
+	// BootID identifies the host's boot; default: read from
+	// /proc/sys/kernel/random/boot_id. Tests change it to fake a reboot.
+	BootID string
+	// CheckpointFS is where checkpoints are written; default the real file
+	// system. Tests inject failures (a full disk).
+	CheckpointFS checkpoint.FS
 
 	// StatusUpdateRetryMin/Max set the resend schedule of unacknowledged
 	// status updates (defaults 10 s and 10 min, as Mesos).
@@ -72,6 +95,10 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.Int(&c.CgroupsPidsMax, "cgroups_pids_max", 4096, "maximum processes and threads per container")
 	fs.Duration(&c.ExecutorRegistrationTimeout, "executor_registration_timeout", time.Minute, "how long an executor may take to subscribe")
 	fs.Duration(&c.ExecutorShutdownGracePeriod, "executor_shutdown_grace_period", 5*time.Second, "how long an executor has to exit after SHUTDOWN")
+	fs.String(&c.Recover, "recover", "reconnect", "what to do with executors a previous agent left running: reconnect (recover them) or cleanup (kill them)")
+	fs.Bool(&c.Strict, "strict", true, "refuse to start when a checkpoint is corrupt; with --no-strict skip what is corrupt and recover the rest")
+	fs.Duration(&c.RecoveryTimeout, "recovery_timeout", 15*time.Minute, "how long executors of checkpointing frameworks wait for a restarting agent")
+	fs.Duration(&c.ExecutorReregistrationTimeout, "executor_reregistration_timeout", 2*time.Second, "how long a recovered executor has to re-subscribe")
 	fs.Int(&c.GossipPort, "gossip_port", 5056, "gossip port (UDP and TCP)")
 }
 
@@ -106,6 +133,25 @@ func (c *Config) defaults() error {
 	}
 	if c.ExecutorShutdownGracePeriod <= 0 {
 		c.ExecutorShutdownGracePeriod = 5 * time.Second
+	}
+	if c.Recover == "" {
+		c.Recover = "reconnect"
+	}
+	if c.RecoveryTimeout <= 0 {
+		c.RecoveryTimeout = 15 * time.Minute
+	}
+	if c.ExecutorReregistrationTimeout <= 0 {
+		c.ExecutorReregistrationTimeout = 2 * time.Second
+	}
+	if c.BootID == "" {
+		b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+		if err != nil {
+			return fmt.Errorf("read boot id: %w", err)
+		}
+		c.BootID = strings.TrimSpace(string(b))
+	}
+	if c.CheckpointFS == nil {
+		c.CheckpointFS = checkpoint.OS{}
 	}
 	if c.StatusUpdateRetryMin <= 0 {
 		c.StatusUpdateRetryMin = statusupdate.DefaultRetryMin
@@ -146,6 +192,9 @@ func (c *Config) validate() error {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("--port=%d out of range", c.Port)
+	}
+	if c.Recover != "reconnect" && c.Recover != "cleanup" {
+		return fmt.Errorf("--recover=%q is not reconnect or cleanup", c.Recover)
 	}
 	if c.GossipPort < 0 || c.GossipPort > 65535 {
 		return fmt.Errorf("--gossip_port=%d out of range", c.GossipPort)

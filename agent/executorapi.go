@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 
 	"github.com/cairnhq/cairn/agent/statusupdate"
@@ -37,7 +38,7 @@ func (a *Agent) executorAPI(w http.ResponseWriter, r *http.Request) {
 			endpoint.Errorf(w, http.StatusBadRequest, "Expecting 'subscribe' to be present")
 			return
 		}
-		a.subscribe(w, r, codec, fwID, execID)
+		a.subscribe(w, r, codec, fwID, execID, call.Subscribe)
 	case executorpb.Call_UPDATE:
 		if call.Update == nil || call.Update.Status == nil {
 			endpoint.Errorf(w, http.StatusBadRequest, "Expecting 'update' to be present")
@@ -64,8 +65,17 @@ func (a *Agent) executorAPI(w http.ResponseWriter, r *http.Request) {
 
 // subscribe opens the executor's event stream, replacing an older one, and
 // writes events until the stream ends.
-func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, codec api.Codec, fwID ids.FrameworkID, execID ids.ExecutorID) {
+//
+// A re-subscribing executor (after an agent restart, or a broken stream)
+// lists the tasks it has and the updates the agent never acknowledged: the
+// tasks are not sent again, the updates are taken as if sent with UPDATE
+// (duplicates of checkpointed ones are recognised by uuid).
+func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, codec api.Codec, fwID ids.FrameworkID, execID ids.ExecutorID, sub *executorpb.Call_Subscribe) {
 	es := &execStream{events: make(chan *executorpb.Event, streamBuffer), closed: make(chan struct{})}
+	var known []ids.TaskID
+	for _, t := range sub.GetUnacknowledgedTasks() {
+		known = append(known, ids.TaskID(t.GetTaskId().GetValue()))
+	}
 	var herr error
 	err := a.do(r.Context(), func(st *state) {
 		fw, e := st.findExecutor(fwID, execID)
@@ -90,8 +100,9 @@ func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, codec api.Code
 				ContainerId:   &mesospb.ContainerID{Value: proto.String(string(e.container))},
 			},
 		})
-		a.log.Info("executor subscribed", "framework_id", fwID, "executor_id", execID)
-		a.apply(st, fw, e, e.core.Subscribed())
+		a.log.Info("executor subscribed", "framework_id", fwID, "executor_id", execID, "phase", e.core.Phase().String(),
+			"unacknowledged_tasks", len(known), "unacknowledged_updates", len(sub.GetUnacknowledgedUpdates()))
+		a.apply(st, fw, e, e.core.Subscribed(known...))
 	})
 	if err == nil {
 		err = herr
@@ -99,6 +110,12 @@ func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, codec api.Code
 	if err != nil {
 		endpoint.Error(w, err)
 		return
+	}
+	for _, u := range sub.GetUnacknowledgedUpdates() {
+		if err := a.executorUpdate(r, fwID, execID, u.GetStatus()); err != nil {
+			a.log.Info("unacknowledged update of a re-subscribing executor refused", "executor_id", execID,
+				"task_id", u.GetStatus().GetTaskId().GetValue(), "err", err)
+		}
 	}
 	defer func() {
 		es.close()
@@ -201,7 +218,17 @@ func (a *Agent) executorUpdate(r *http.Request, fwID ids.FrameworkID, execID ids
 			return
 		}
 		if !t.Reported {
-			dup, err := a.addUpdate(st, fw, execID, status)
+			dup, err := a.addUpdate(st, fw, execID, status, false)
+			if errors.Is(err, errCheckpoint) {
+				// Without its checkpoint the update could be lost in a
+				// restart after being acknowledged: refuse it, and end the
+				// executor so its tasks get a terminal state the agent
+				// stands by.
+				herr = &api.HTTPError{Status: http.StatusInsufficientStorage, Msg: "Agent could not checkpoint the status update: " + err.Error()}
+				a.apply(st, fw, e, e.core.Fail(mesospb.TaskStatus_REASON_EXECUTOR_TERMINATED,
+					"Agent could not checkpoint a status update of the executor ("+err.Error()+"); executor killed"))
+				return
+			}
 			if err != nil {
 				herr = badRequest("%v", err)
 				return

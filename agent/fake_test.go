@@ -115,3 +115,12 @@ func (f *fakeContainerizer) destroyCount(id ids.ContainerID) int {
 	defer f.mu.Unlock()
 	return f.destroyed[id]
 }
+
+func (f *fakeContainerizer) Recover(ctx context.Context, id ids.ContainerID) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.running[id] == nil {
+		return 0, containerizer.ErrNotFound
+	}
+	return 4242, nil
+}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/agent/statusupdate"
+	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api/endpoint"
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/api/masterpb"
@@ -39,6 +40,7 @@ func (a *Agent) routes() http.Handler {
 		mux.HandleFunc(prefix+"/state.json", a.legacyState)
 		mux.HandleFunc(prefix+"/monitor/statistics", a.monitorStatistics)
 		mux.HandleFunc(prefix+"/monitor/statistics.json", a.monitorStatistics)
+		mux.HandleFunc(prefix+"/metrics/snapshot", a.metricsSnapshot)
 	}
 	return mux
 }
@@ -198,16 +200,23 @@ func (a *Agent) operatorAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 // shutdownExecutors runs when the agent stops: no new work, every stream
-// closed, every container destroyed (recovery will re-attach instead).
+// closed. Executors of checkpointing frameworks keep running (their
+// executors retry until the next agent recovers them); the others cannot be
+// recovered and are destroyed, as all are after KillAllOnStop.
 func (a *Agent) shutdownExecutors() {
 	_ = a.do(a.bg, func(st *state) {
 		st.stopping = true
+		kept := 0
 		for _, fw := range st.frameworks {
 			for _, e := range fw.executors {
 				if e.stream != nil {
 					e.stream.close()
 				}
 				if e.exited {
+					continue
+				}
+				if a.keepOnStop(e) {
+					kept++
 					continue
 				}
 				if e.launched {
@@ -217,6 +226,42 @@ func (a *Agent) shutdownExecutors() {
 				}
 			}
 		}
+		if kept > 0 {
+			a.log.Info("executors of checkpointing frameworks left running for the next agent", "executors", kept)
+		}
 	})
-	_ = time.Now
+}
+
+// metricsSnapshot serves the agent's /metrics/snapshot: a flat JSON object
+// of numbers, with Mesos's names.
+func (a *Agent) metricsSnapshot(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		endpoint.Errorf(w, http.StatusMethodNotAllowed, "expecting a 'GET' request, received '%s'", r.Method)
+		return
+	}
+	out := map[string]float64{
+		"slave/recovery_errors":   float64(a.recoveryErrors.Load()),
+		"slave/checkpoint_errors": float64(a.checkpointErrors.Load()),
+		"slave/uptime_secs":       time.Since(a.started).Seconds(),
+	}
+	_ = a.do(r.Context(), func(st *state) {
+		out["slave/registered"] = 0
+		if st.registered {
+			out["slave/registered"] = 1
+		}
+		var running, recovering float64
+		for _, fw := range st.frameworks {
+			for _, e := range fw.executors {
+				running++
+				if e.core.Phase() == task.Recovering {
+					recovering++
+				}
+			}
+		}
+		out["slave/executors_running"] = running
+		out["slave/executors_recovering"] = recovering
+		out["slave/frameworks_active"] = float64(len(st.frameworks))
+	})
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
 }

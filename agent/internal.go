@@ -2,10 +2,12 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/cairnhq/cairn/agent/checkpoint"
 	"github.com/cairnhq/cairn/agent/statusupdate"
 	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api"
@@ -63,8 +65,17 @@ func (a *Agent) registered(st *state, m *internalpb.Registered) error {
 	st.agentID = id
 	a.publicID.Store(id)
 	st.masterInfo = m.GetMasterInfo()
+	if err := a.ckpt.WriteAgent(a.agentInfo(id)); err != nil {
+		a.checkpointErrors.Add(1)
+		a.log.Warn("checkpoint agent info", "err", err)
+	}
+	// A (re-)admission is a new session: whatever waits for an
+	// acknowledgement goes out again now rather than at its next retry.
+	st.registered = true
+	now := time.Now()
+	st.sum.Retry(now)
 	a.availabilityChanged()
-	a.flushUpdates(st, time.Now())
+	a.flushUpdates(st, now)
 	return nil
 }
 
@@ -106,7 +117,16 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 	}
 	fail := func(msg string) {
 		s := agentStatus(t, mesospb.TaskState_TASK_ERROR, mesospb.TaskStatus_REASON_TASK_INVALID, msg)
-		if _, err := a.addUpdate(st, fw, execIDOf(t), s); err != nil {
+		if _, err := a.addUpdate(st, fw, execIDOf(t), s, true); err != nil {
+			a.log.Error("agent status update dropped", "task_id", tid, "err", err)
+		}
+	}
+	checkpointFailed := func(err error) {
+		a.checkpointErrors.Add(1)
+		a.log.Error("task not launched: checkpoint failed", "task_id", tid, "err", err)
+		s := agentStatus(t, mesospb.TaskState_TASK_FAILED, mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED,
+			"Agent could not checkpoint the task: "+err.Error())
+		if _, err := a.addUpdate(st, fw, execIDOf(t), s, true); err != nil {
 			a.log.Error("agent status update dropped", "task_id", tid, "err", err)
 		}
 	}
@@ -137,6 +157,12 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 			fail("Executor " + string(execID) + " is already in use or terminating")
 			return
 		}
+		if e.checkpoint {
+			if err := a.ckpt.WriteTask(e.ref, t); err != nil {
+				checkpointFailed(err)
+				return
+			}
+		}
 		a.apply(st, fw, e, e.core.Add(t))
 		return
 	}
@@ -157,17 +183,26 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 		return
 	}
 	cid := newContainerID()
+	agent := sandboxAgent(st.agentID, t)
 	e := &executor{
-		core: task.New(execID, fwID, task.Config{
-			RegistrationTimeout: a.cfg.ExecutorRegistrationTimeout,
-			ShutdownGrace:       a.cfg.ExecutorShutdownGracePeriod,
-		}, now, t),
-		info:      execInfo,
-		container: cid,
-		sandbox:   sandboxDir(a.cfg.WorkDir, sandboxAgent(st.agentID, t), fwID, execID, cid),
-		memLimit:  memLimitText(res.Scalar("mem"), req.memMB),
-		cpus:      req.cpus,
-		command:   command,
+		core:       task.New(execID, fwID, a.taskConfig(), now, t),
+		info:       execInfo,
+		container:  cid,
+		sandbox:    sandboxDir(a.cfg.WorkDir, agent, fwID, execID, cid),
+		memLimit:   memLimitText(res.Scalar("mem"), req.memMB),
+		cpus:       req.cpus,
+		command:    command,
+		checkpoint: fw.info.GetCheckpoint(),
+		ref:        checkpoint.RunRef{Agent: agent, Framework: fwID, Executor: execID, Container: cid},
+	}
+	if e.checkpoint {
+		// Recorded before the container exists: a restart in between
+		// finds a run that never started and fails its task once.
+		info := checkpoint.RunInfo{Sandbox: e.sandbox, Command: command, CPUs: e.cpus, MemLimit: e.memLimit}
+		if err := a.ckpt.Launch(e.ref, fw.info, execInfo, info, t); err != nil {
+			checkpointFailed(err)
+			return
+		}
 	}
 	fw.executors[execID] = e
 	a.log.Info("launching task", "framework_id", fwID, "task_id", tid, "executor_id", execID, "container_id", cid)
@@ -259,6 +294,14 @@ func (a *Agent) statusUpdateAck(st *state, m *internalpb.StatusUpdateAck) error 
 		a.log.Debug("status update ack ignored", "task_id", key.Task, "err", err)
 		return nil
 	}
+	if _, e := st.findTask(key.Framework, key.Task); e != nil && e.checkpoint {
+		// A lost ack record only means the update is sent once more
+		// after a restart: a duplicate frameworks drop by uuid.
+		if err := a.ckpt.AppendAck(e.ref, key.Task, m.GetUuid()); err != nil {
+			a.checkpointErrors.Add(1)
+			a.log.Warn("checkpoint status update ack", "task_id", key.Task, "err", err)
+		}
+	}
 	if res.Terminal {
 		if fw, e := st.findTask(key.Framework, key.Task); e != nil {
 			a.apply(st, fw, e, e.core.Acked(key.Task))
@@ -269,6 +312,10 @@ func (a *Agent) statusUpdateAck(st *state, m *internalpb.StatusUpdateAck) error 
 }
 
 var apiStopping = api.HTTPError{Status: http.StatusServiceUnavailable, Msg: "agent is shutting down"}
+
+// errCheckpoint marks an update refused because it could not be
+// checkpointed (disk full, I/O error).
+var errCheckpoint = errors.New("checkpoint failed")
 
 // sandboxAgent is the agent id a sandbox path uses: the admitted id, or
 // before admission (a launch racing the Registered message) the id the

@@ -12,7 +12,6 @@ import (
 	"github.com/cairnhq/cairn/containerizer"
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/resources"
-	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -33,7 +32,7 @@ func (a *Agent) apply(st *state, fw *framework, e *executor, effs []task.Effect)
 			s.Uuid = newUUID()
 			s.Timestamp = proto.Float64(float64(time.Now().UnixNano()) / 1e9)
 			s.ContainerStatus = &mesospb.ContainerStatus{ContainerId: &mesospb.ContainerID{Value: proto.String(string(e.container))}}
-			if _, err := a.addUpdate(st, fw, e.core.ID, s); err != nil {
+			if _, err := a.addUpdate(st, fw, e.core.ID, s, true); err != nil {
 				a.log.Error("agent status update dropped", "task_id", s.GetTaskId().GetValue(), "err", err)
 			}
 		case task.Destroy:
@@ -55,8 +54,11 @@ func (a *Agent) sendEvent(e *executor, ev *executorpb.Event) {
 }
 
 // addUpdate hands a reliable update to the status update manager; dup is
-// true when the manager had already seen its uuid.
-func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *mesospb.TaskStatus) (dup bool, err error) {
+// true when the manager had already seen its uuid. An update of a
+// checkpointing executor is first appended to its task's log; when that
+// fails the update is refused (errCheckpoint), unless bestEffort (the
+// agent's own reports: better delivered without a checkpoint than never).
+func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *mesospb.TaskStatus, bestEffort bool) (dup bool, err error) {
 	if st.agentID != "" {
 		s.AgentId = &mesospb.AgentID{Value: proto.String(string(st.agentID))}
 	}
@@ -64,6 +66,20 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 		Key:      statusupdate.Key{Framework: ids.FrameworkID(fw.info.GetId().GetValue()), Task: ids.TaskID(s.GetTaskId().GetValue())},
 		Executor: exec,
 		Status:   s,
+	}
+	if len(s.GetUuid()) == 16 && st.sum.Seen(u.Key, s.GetUuid()) {
+		return true, nil
+	}
+	if e := fw.executors[exec]; e != nil && e.checkpoint {
+		rec := &internalpb.StatusUpdate{FrameworkId: fw.info.GetId(), AgentId: s.AgentId, Status: s,
+			ExecutorId: &mesospb.ExecutorID{Value: proto.String(string(exec))}}
+		if err := a.ckpt.AppendUpdate(e.ref, u.Task, rec); err != nil {
+			a.checkpointErrors.Add(1)
+			if !bestEffort {
+				return false, fmt.Errorf("%w: %w", errCheckpoint, err)
+			}
+			a.log.Error("status update not checkpointed; delivered from memory only", "task_id", u.Task, "err", err)
+		}
 	}
 	if dup, err = st.sum.Add(u, time.Now()); err != nil || dup {
 		return dup, err
@@ -78,7 +94,7 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 // flushUpdates sends the updates that are due to the master, each in its
 // own goroutine; a failed send is simply retried on schedule.
 func (a *Agent) flushUpdates(st *state, now time.Time) {
-	if st.agentID == "" || st.stopping || a.runCtx.Err() != nil {
+	if st.agentID == "" || !st.registered || st.stopping || a.runCtx.Err() != nil {
 		return
 	}
 	for _, s := range st.sum.Due(now) {
@@ -112,6 +128,11 @@ func (a *Agent) destroy(id ids.ContainerID) {
 // updates are acknowledged: cgroups go, the sandbox stays.
 func (a *Agent) release(st *state, fw *framework, e *executor) {
 	a.destroy(e.container)
+	if e.checkpoint {
+		if err := a.ckpt.RemoveRun(e.ref); err != nil {
+			a.log.Warn("forget run checkpoint", "container_id", e.container, "err", err)
+		}
+	}
 	if e.stream != nil {
 		e.stream.close()
 	}
@@ -130,8 +151,9 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 	fwInfo := fw.info
 	a.goBG(func() {
 		spec, err := a.containerSpec(agentID, fwInfo, e, req)
+		pid := 0
 		if err == nil {
-			_, err = a.ctr.Launch(a.bg, spec)
+			pid, err = a.ctr.Launch(a.bg, spec)
 		}
 		if err != nil {
 			a.post(func(st *state) {
@@ -143,32 +165,32 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 		}
 		if !a.post(func(st *state) {
 			e.launched = true
-			if e.destroyRequested || st.stopping {
+			if e.checkpoint {
+				if err := a.ckpt.WritePid(e.ref, pid); err != nil {
+					// Recovery re-attaches by container id anyway.
+					a.log.Warn("checkpoint container pid", "container_id", e.container, "err", err)
+				}
+			}
+			if e.destroyRequested || st.stopping && !a.keepOnStop(e) {
 				a.destroy(e.container)
 			}
 		}) {
 			// The loop is gone (shutdown): nobody else will destroy it.
-			if err := a.ctr.Destroy(a.bg, e.container); err != nil {
-				a.log.Warn("destroy container", "container_id", e.container, "err", err)
+			if !a.keepOnStop(e) {
+				if err := a.ctr.Destroy(a.bg, e.container); err != nil {
+					a.log.Warn("destroy container", "container_id", e.container, "err", err)
+				}
 			}
 		}
-		exit, err := a.ctr.Wait(a.bg, e.container)
-		x := task.Exit{Code: exit.Code, OOMKilled: exit.OOMKilled, MemoryLimit: e.memLimit}
-		if exit.Signal != 0 {
-			x.Signal = unix.SignalName(exit.Signal)
-		}
-		if err != nil {
-			x = task.Exit{Code: -1, Signal: "unknown (" + err.Error() + ")"}
-		}
-		a.post(func(st *state) {
-			a.log.Info("container exited", "executor_id", e.core.ID, "container_id", e.container, "exit", exit.String())
-			e.exited = true
-			a.apply(st, fw, e, e.core.Exited(x))
-			if fw.shuttingDown {
-				a.forgetExecutor(st, fw, e)
-			}
-		})
+		a.waitContainer(fw, e)
 	})
+}
+
+// keepOnStop says whether an executor outlives the agent's shutdown: those
+// of checkpointing frameworks do, for the next agent to recover, unless
+// KillAllOnStop was called.
+func (a *Agent) keepOnStop(e *executor) bool {
+	return e.checkpoint && !a.killAll.Load()
 }
 
 // containerRequest is what the loop decided about a new container.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cairnhq/cairn/agent/checkpoint"
 	"github.com/cairnhq/cairn/agent/statusupdate"
 	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api/executorpb"
@@ -32,6 +33,14 @@ type state struct {
 	frameworks map[ids.FrameworkID]*framework
 	sum        *statusupdate.Manager
 	stopping   bool
+	// registered: the master admitted this agent process; status updates
+	// wait for it, as Mesos's status update manager is paused until the
+	// agent (re-)registers.
+	registered bool
+	// recovering: executors restored from checkpoints have yet to
+	// re-subscribe (or time out); recoveryStart is when recovery began.
+	recovering    bool
+	recoveryStart time.Time
 }
 
 type framework struct {
@@ -50,6 +59,11 @@ type executor struct {
 	memLimit  string  // "requested 64MB" style text for OOM messages
 	cpus      float64 // the container's cpu limit, for statistics
 	command   bool    // Cairn's command executor runs the task
+
+	// checkpoint: the framework checkpoints, so this executor's run, tasks
+	// and updates are on disk under ref, and it outlives the agent.
+	checkpoint bool
+	ref        checkpoint.RunRef
 
 	launched         bool // Launch returned successfully
 	destroyRequested bool // a Destroy effect came before Launch returned
@@ -162,6 +176,7 @@ func (a *Agent) tick(st *state, now time.Time) {
 		}
 	}
 	a.flushUpdates(st, now)
+	a.recoveryDone(st)
 }
 
 // findExecutor looks an executor up by framework and id.

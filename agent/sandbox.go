@@ -72,6 +72,13 @@ func (a *Agent) containerSpec(agentID ids.AgentID, fw *mesospb.FrameworkInfo, e 
 		"MESOS_SLAVE_ID=" + string(agentID),
 		"MESOS_AGENT_ID=" + string(agentID),
 	}
+	if fw.GetCheckpoint() {
+		// The executor waits this long for a restarting agent, retrying
+		// often enough to re-subscribe within the re-registration timeout.
+		env = append(env,
+			"MESOS_RECOVERY_TIMEOUT="+mesosDuration(a.cfg.RecoveryTimeout.Seconds()),
+			"MESOS_SUBSCRIPTION_BACKOFF_MAX="+mesosDuration((a.cfg.ExecutorReregistrationTimeout/2).Seconds()))
+	}
 	env = append(env, req.env...)
 	return containerizer.Spec{
 		ID:      e.container,

@@ -231,3 +231,15 @@ func (m *Manager) Seen(k Key, uuid []byte) bool {
 	s := m.streams[k]
 	return s != nil && s.seen[string(uuid)]
 }
+
+// Retry makes every head due at now with a fresh backoff: after the agent
+// (re-)registers with a master, which may have missed earlier sends.
+func (m *Manager) Retry(now time.Time) {
+	for _, s := range m.streams {
+		if len(s.queue) > 0 {
+			s.sent = false
+			s.next = now
+			s.backoff = 0
+		}
+	}
+}

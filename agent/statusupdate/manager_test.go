@@ -175,3 +175,22 @@ func TestDuplicatesAndTerminalOnce(t *testing.T) {
 		t.Fatalf("latest t2 %v %v", st, ok)
 	}
 }
+
+func TestRetryMakesHeadsDue(t *testing.T) {
+	m := New(Config{RetryMin: 10 * time.Second, RetryMax: time.Minute})
+	m.Add(upd("t1", mesospb.TaskState_TASK_RUNNING, 1), t0)
+	m.Add(upd("t2", mesospb.TaskState_TASK_RUNNING, 2), t0)
+	if got := len(m.Due(t0)); got != 2 {
+		t.Fatalf("due at first: %d", got)
+	}
+	if got := len(m.Due(t0.Add(time.Second))); got != 0 {
+		t.Fatalf("due before the retry: %d", got)
+	}
+	m.Retry(t0.Add(time.Second))
+	if got := sentStates(m.Due(t0.Add(time.Second))); len(got) != 2 {
+		t.Fatalf("due after Retry: %v", got)
+	}
+	if next, ok := m.NextDue(); !ok || !next.Equal(t0.Add(11*time.Second)) {
+		t.Fatalf("next due %v %v: backoff not restarted", next, ok)
+	}
+}

@@ -27,10 +27,14 @@ const (
 	Exited
 	// Released: everything is acknowledged; the shell forgets the executor.
 	Released
+	// Recovering: restored from checkpoints after an agent restart, with
+	// its container still running; the executor has until the
+	// re-registration deadline to re-subscribe.
+	Recovering
 )
 
 func (p Phase) String() string {
-	return [...]string{"unknown", "launching", "running", "terminating", "exited", "released"}[max(0, min(int(p), 5))]
+	return [...]string{"unknown", "launching", "running", "terminating", "exited", "released", "recovering"}[max(0, min(int(p), 6))]
 }
 
 // Errors from Update and Kill.
@@ -43,6 +47,9 @@ var (
 type Config struct {
 	RegistrationTimeout time.Duration
 	ShutdownGrace       time.Duration
+	// ReregistrationTimeout bounds how long a recovered executor may take
+	// to re-subscribe (--executor_reregistration_timeout).
+	ReregistrationTimeout time.Duration
 }
 
 // Task is one task of the executor as the agent knows it.
@@ -55,6 +62,11 @@ type Task struct {
 	Reported bool
 	// Acked is true once the terminal update was acknowledged.
 	Acked bool
+
+	// killPolicy is set when a kill of a task the executor has arrived
+	// while it was recovering; the KILL goes out when it re-subscribes.
+	killPending bool
+	killPolicy  *mesospb.KillPolicy
 }
 
 // Exit describes how the container ended.
@@ -67,6 +79,9 @@ type Exit struct {
 	MemoryLimit string
 	// LaunchError is set when the container never started.
 	LaunchError string
+	// Unknown is set when the container ended while no agent watched it, so
+	// nobody could collect its exit status.
+	Unknown bool
 }
 
 // Executor is one executor (one container) and its tasks.
@@ -107,7 +122,9 @@ func (e *Executor) Task(id ids.TaskID) *Task {
 }
 
 // Live reports whether the executor still accepts tasks.
-func (e *Executor) Live() bool { return e.phase == Launching || e.phase == Running }
+func (e *Executor) Live() bool {
+	return e.phase == Launching || e.phase == Running || e.phase == Recovering
+}
 
 // Add queues another task for a live executor; when the executor already
 // subscribed the task is sent at once.
@@ -122,16 +139,27 @@ func (e *Executor) Add(info *mesospb.TaskInfo) []Effect {
 }
 
 // Subscribed handles the executor's SUBSCRIBE (also a re-subscribe).
-func (e *Executor) Subscribed() []Effect {
+// known are the tasks the executor says it has (its unacknowledged tasks):
+// they are never sent again.
+func (e *Executor) Subscribed(known ...ids.TaskID) []Effect {
 	switch e.phase {
-	case Launching, Running:
+	case Launching, Running, Recovering:
 		e.phase = Running
+		for _, id := range known {
+			if t := e.Task(id); t != nil {
+				t.Sent = true
+			}
+		}
 		var out []Effect
 		for _, t := range e.tasks {
 			if !t.Sent && !t.Reported {
 				t.Sent = true
 				out = append(out, SendLaunch{Task: t.Info})
 			}
+			if t.killPending && !t.Reported {
+				out = append(out, SendKill{TaskID: ids.TaskID(t.Info.GetTaskId().GetValue()), Policy: t.killPolicy})
+			}
+			t.killPending, t.killPolicy = false, nil
 		}
 		return out
 	case Terminating:
@@ -165,8 +193,12 @@ func (e *Executor) Kill(id ids.TaskID, policy *mesospb.KillPolicy) ([]Effect, er
 	if t.Reported {
 		return nil, nil
 	}
+	if e.phase == Recovering && t.Sent {
+		t.killPending, t.killPolicy = true, policy
+		return nil, nil
+	}
 	switch e.phase {
-	case Launching:
+	case Launching, Recovering:
 		out := e.report(t, mesospb.TaskState_TASK_KILLED, mesospb.TaskStatus_REASON_TASK_KILLED_DURING_LAUNCH,
 			"Task killed before the executor subscribed")
 		if !e.anyLive() {
@@ -190,7 +222,7 @@ func (e *Executor) Kill(id ids.TaskID, policy *mesospb.KillPolicy) ([]Effect, er
 // its tasks are killed.
 func (e *Executor) Shutdown(now time.Time, reason mesospb.TaskStatus_Reason) []Effect {
 	switch e.phase {
-	case Launching:
+	case Launching, Recovering:
 		var out []Effect
 		for _, t := range e.tasks {
 			if !t.Reported {
@@ -223,6 +255,16 @@ func (e *Executor) Tick(now time.Time) []Effect {
 		}
 		e.phase = Terminating
 		return append(out, e.destroy()...)
+	case Recovering:
+		var out []Effect
+		for _, t := range e.tasks {
+			if !t.Reported {
+				out = append(out, e.report(t, mesospb.TaskState_TASK_FAILED, mesospb.TaskStatus_REASON_EXECUTOR_REREGISTRATION_TIMEOUT,
+					fmt.Sprintf("Executor did not re-subscribe within %v after the agent restarted", e.cfg.ReregistrationTimeout))...)
+			}
+		}
+		e.phase = Terminating
+		return append(out, e.destroy()...)
 	case Terminating:
 		return e.destroy()
 	}
@@ -243,6 +285,8 @@ func (e *Executor) Exited(x Exit) []Effect {
 		reason, msg = mesospb.TaskStatus_REASON_CONTAINER_LAUNCH_FAILED, "Container launch failed: "+x.LaunchError
 	case x.OOMKilled:
 		reason, msg = mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY, "Memory limit exceeded: "+x.MemoryLimit
+	case x.Unknown:
+		msg = "Executor terminated while the agent was down (exit status unknown)"
 	case x.Signal != "":
 		msg = "Executor terminated by signal " + x.Signal
 	default:
