@@ -144,7 +144,11 @@ func (a *Allocator) setAgentTotal(ag *agent, total resources.Resources, sign res
 			}
 		}
 	}
-	a.names.addRes(&a.total, total, sign, nil)
+	// A new vector, never changed in place: sorters keep the old one, and
+	// the positions computed with it, until they are told of the new one.
+	t := a.total.clone()
+	a.names.addRes(&t, total, sign, nil)
+	a.total = t
 	a.totalGen++
 	for _, rq := range ag.resv {
 		n := a.ensureRole(rq.role)

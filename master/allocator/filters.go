@@ -100,7 +100,7 @@ func (a *Allocator) addFilter(s *sub, ag *agent, res resources.Resources, filter
 	} else {
 		af.any.set(s.slot)
 	}
-	if a.coversNow(af, ag, r, s) {
+	if a.coversNow(af, r, s) {
 		af.covers.set(s.slot)
 	}
 	s.nfilters++
@@ -111,12 +111,8 @@ func (a *Allocator) addFilter(s *sub, ag *agent, res resources.Resources, filter
 
 // coversNow reports whether refusal r holds everything s's role could be
 // offered on ag, as of the snapshot covers is exact for.
-func (a *Allocator) coversNow(af *agentFilters, ag *agent, r int32, s *sub) bool {
-	possible := af.coversFree
-	if ag.reserved {
-		possible = possible.AllocatableTo(s.node.name)
-	}
-	return af.refusals[r].res.Contains(possible)
+func (a *Allocator) coversNow(af *agentFilters, r int32, s *sub) bool {
+	return af.refusals[r].res.Contains(af.coversFree.AllocatableTo(s.node.name))
 }
 
 // intern returns the index of a refusal equal to res, adding one if the
@@ -161,7 +157,7 @@ func (a *Allocator) refreshCovers(ag *agent) {
 	clear(af.covers)
 	for i := range af.entries {
 		e := &af.entries[i]
-		if e.sub >= 0 && !af.covers.has(e.sub) && a.coversNow(af, ag, e.refusal, a.subSlots[e.sub]) {
+		if e.sub >= 0 && !af.covers.has(e.sub) && a.coversNow(af, e.refusal, a.subSlots[e.sub]) {
 			af.covers.set(e.sub)
 		}
 	}
@@ -212,7 +208,7 @@ func (a *Allocator) removeFilter(ag *agent, idx int32) {
 		af.covers.clear(e.sub)
 		for i := range af.entries {
 			o := &af.entries[i]
-			if o.sub == e.sub && a.coversNow(af, ag, o.refusal, s) {
+			if o.sub == e.sub && a.coversNow(af, o.refusal, s) {
 				af.covers.set(e.sub)
 				break
 			}

@@ -21,6 +21,9 @@ func checkInvariants(a *Allocator) error {
 	if err := checkFrameworks(a); err != nil {
 		return err
 	}
+	if err := checkSorters(a); err != nil {
+		return err
+	}
 	return checkFilters(a)
 }
 
@@ -276,7 +279,7 @@ func checkFilters(a *Allocator) error {
 		}
 		covering := map[int32]bool{}
 		for _, e := range af.entries {
-			if e.sub >= 0 && a.coversNow(af, ag, e.refusal, a.subSlots[e.sub]) {
+			if e.sub >= 0 && a.coversNow(af, e.refusal, a.subSlots[e.sub]) {
 				covering[e.sub] = true
 			}
 		}
@@ -305,6 +308,49 @@ func checkFilters(a *Allocator) error {
 	}
 	if total != a.nfilters {
 		return fmt.Errorf("%d filters counted, %d present", a.nfilters, total)
+	}
+	return nil
+}
+
+// checkSorters verifies the ordered sorters' internal state: sorted by the
+// keys clients were placed with, and every client that is not queued for
+// repositioning placed with its current key.
+func checkSorters(a *Allocator) error {
+	check := func(where string, s sorter, gen uint64) error {
+		var o *ordered
+		switch x := s.(type) {
+		case *drf:
+			o = &x.ordered
+		case *priority:
+			o = &x.ordered
+		default:
+			return nil
+		}
+		for i, c := range o.order {
+			if !c.active {
+				return fmt.Errorf("%s: inactive client %s in the order", where, c.name)
+			}
+			if i > 0 && cmpKey(o.order[i-1].key, o.order[i-1].name, c.key, c.name) >= 0 {
+				return fmt.Errorf("%s: %s (%v) before %s (%v)", where, o.order[i-1].name, o.order[i-1].key, c.name, c.key)
+			}
+			if gen == a.totalGen && !o.resort && !c.stale && o.keyOf(c) != c.key {
+				return fmt.Errorf("%s: client %s placed with key %v, its key is %v, not queued", where, c.name, c.key, o.keyOf(c))
+			}
+		}
+		return nil
+	}
+	if err := check("root", a.root.kids, a.root.kidsGen); err != nil {
+		return err
+	}
+	for name, n := range a.roles {
+		if n.kids != nil {
+			if err := check(name+" subroles", n.kids, n.kidsGen); err != nil {
+				return err
+			}
+		}
+		if err := check(name+" frameworks", n.fws, n.fwsGen); err != nil {
+			return err
+		}
 	}
 	return nil
 }

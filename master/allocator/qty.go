@@ -41,14 +41,6 @@ func (t *nameTable) id(name string) int {
 	return len(t.names) - 1
 }
 
-// lookup is id without registering: -1 for a name never seen.
-func (t *nameTable) lookup(name string) int {
-	if i, ok := t.index[name]; ok {
-		return i
-	}
-	return -1
-}
-
 // addRes adds (sign +1) or subtracts (sign −1) the scalars of rs to q,
 // growing q as needed. Only entries keep accepts count; nil keeps all.
 func (t *nameTable) addRes(q *qvec, rs resources.Resources, sign resources.Fixed, keep func(resources.Resource) bool) {

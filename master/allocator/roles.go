@@ -75,8 +75,9 @@ func (a *Allocator) roleNeeded(n *roleNode) bool {
 }
 
 // maybeDropRole forgets n, and then its ancestors, once nothing needs them.
+// n may already be gone.
 func (a *Allocator) maybeDropRole(n *roleNode) {
-	for n != a.root && !a.roleNeeded(n) {
+	for n != a.root && a.roles[n.name] == n && !a.roleNeeded(n) {
 		p := n.parent
 		p.kids.remove(&n.client)
 		p.children--
