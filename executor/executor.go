@@ -143,6 +143,14 @@ func (e *Executor) Run(ctx context.Context) error {
 			e.log.Info("grace period over, killing task", "task_id", e.task.info.GetTaskId().GetValue())
 			killGroup(e.task.pid, true)
 		case <-timerC(e.ackWait):
+			e.ackWait = nil
+			if !e.connected && e.cfg.Checkpoint {
+				// The agent is away and will recover this executor: it
+				// needs the terminal update, which only this process still
+				// has. Wait for it (lost gives up at the recovery timeout).
+				e.log.Info("terminal update not acknowledged; waiting for the agent to come back", "unacked", len(e.unacked))
+				continue
+			}
 			e.log.Warn("terminal update not acknowledged in time, exiting", "unacked", len(e.unacked))
 			e.done = true
 		}

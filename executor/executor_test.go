@@ -345,3 +345,50 @@ func TestRecoveryTimeout(t *testing.T) {
 		t.Fatalf("task process %d still exists after the executor exited (kill 0: %v)", pid, err)
 	}
 }
+
+// A checkpointing executor whose task ends while the agent is restarting
+// keeps the terminal update past AckWait and hands it to the agent when
+// that comes back, so the task's real outcome is not lost.
+func TestTerminalUpdateWaitsForRestartingAgent(t *testing.T) {
+	a := newFakeAgent(t)
+	done, sandbox := startExecutor(t, a, func(c *Config) {
+		c.Checkpoint = true
+		c.AckWait = 50 * time.Millisecond
+		c.SubscriptionBackoffMax = 20 * time.Millisecond
+	})
+	a.launch(shellTask("task-1", `while [ ! -e go ]; do sleep 0.01; done; echo > gone; exit 3`))
+	a.expect(mesospb.TaskState_TASK_STARTING, "")
+	a.expect(mesospb.TaskState_TASK_RUNNING, "")
+	a.down.Store(true)
+	a.drop()
+	if err := os.WriteFile(filepath.Join(sandbox, "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, filepath.Join(sandbox, "gone"))
+	// Several AckWaits pass while the agent is away.
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("executor exited (%v) while the agent was away with its terminal update", err)
+	default:
+	}
+	a.down.Store(false)
+	sub := recv(t, a.subs, "re-SUBSCRIBE")
+	var failed bool
+	for _, u := range sub.GetUnacknowledgedUpdates() {
+		failed = failed || u.GetStatus().GetState() == mesospb.TaskState_TASK_FAILED && strings.Contains(u.GetStatus().GetMessage(), "status 3")
+	}
+	if !failed {
+		t.Fatalf("re-SUBSCRIBE lacks the terminal update: %v", sub.GetUnacknowledgedUpdates())
+	}
+	for {
+		st := recv(t, a.updates, "resent update")
+		a.ack(st)
+		if st.GetState() == mesospb.TaskState_TASK_FAILED {
+			break
+		}
+	}
+	if err := recv(t, done, "executor exit"); err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}

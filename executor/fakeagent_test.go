@@ -27,6 +27,9 @@ type fakeAgent struct {
 	// refuseSubscribe answers SUBSCRIBE 400, as an agent that forgot the
 	// executor does.
 	refuseSubscribe atomic.Bool
+	// down answers every call 503, as the HTTP server of an agent that is
+	// restarting would fail to connect.
+	down atomic.Bool
 	subs            chan *executorpb.Call_Subscribe
 	updates         chan *mesospb.TaskStatus
 	fw              *mesospb.FrameworkInfo
@@ -57,6 +60,10 @@ func (a *fakeAgent) serve(w http.ResponseWriter, r *http.Request) {
 	codec, err := endpoint.Decode(r, call)
 	if err != nil {
 		endpoint.Error(w, err)
+		return
+	}
+	if a.down.Load() {
+		endpoint.Errorf(w, http.StatusServiceUnavailable, "agent is restarting")
 		return
 	}
 	switch call.GetType() {

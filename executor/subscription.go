@@ -138,6 +138,10 @@ func (e *Executor) subscribedTo(ctx context.Context, s *executorpb.Event_Subscri
 	for _, u := range e.unacked {
 		e.post(ctx, u)
 	}
+	if e.task != nil && e.task.terminal && len(e.unacked) > 0 && e.ackWait == nil {
+		// Back after waiting out an agent restart: bound the wait again.
+		e.ackWait = time.NewTimer(e.cfg.AckWait)
+	}
 }
 
 // post sends one UPDATE call. A failure is only logged: the update stays
