@@ -29,10 +29,10 @@ type fakeAgent struct {
 	refuseSubscribe atomic.Bool
 	// down answers every call 503, as the HTTP server of an agent that is
 	// restarting would fail to connect.
-	down atomic.Bool
-	subs            chan *executorpb.Call_Subscribe
-	updates         chan *mesospb.TaskStatus
-	fw              *mesospb.FrameworkInfo
+	down    atomic.Bool
+	subs    chan *executorpb.Call_Subscribe
+	updates chan *mesospb.TaskStatus
+	fw      *mesospb.FrameworkInfo
 
 	mu     sync.Mutex
 	stream *endpoint.Stream
