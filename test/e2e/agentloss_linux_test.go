@@ -37,7 +37,7 @@ func TestAgentLossRescindsAndLoses(t *testing.T) {
 	fwAware := startFramework(t, masterAddr, "e2e-aware", true, aware.policy)
 	waitRunning(t, fwAware, 4)
 
-	holder := &sleeper{perAgent: 2, prefix: "holder", hold: "node2", refuseAfterLaunch: 0}
+	holder := &sleeper{perAgent: 2, prefix: "holder", hold: "node2"}
 	fwHolder := startFramework(t, masterAddr, "e2e-holder", false, holder.policy)
 	waitRunning(t, fwHolder, 4)
 	cluster.Eventually(t, startTimeout, func() error {
@@ -107,9 +107,11 @@ func TestAgentLossRescindsAndLoses(t *testing.T) {
 	}
 
 	// node1's tasks still run, as the frameworks and the master see them.
-	for _, s := range []*sleeper{holder, aware} {
-		fw := map[*sleeper]*framework{holder: fwHolder, aware: fwAware}[s]
-		if _, err := reached(fw, s.tasksOn("node1"), mesospb.TaskState_TASK_RUNNING); err != nil {
+	for _, c := range []struct {
+		s  *sleeper
+		fw *framework
+	}{{holder, fwHolder}, {aware, fwAware}} {
+		if _, err := reached(c.fw, c.s.tasksOn("node1"), mesospb.TaskState_TASK_RUNNING); err != nil {
 			t.Errorf("node1: %v", err)
 		}
 	}

@@ -33,11 +33,11 @@ type cluster struct {
 
 // startCluster starts a master and an agent on loopback with ephemeral
 // ports and waits until the master has admitted the agent.
-func startCluster(ctx context.Context, runtimeParent string, log *slog.Logger) (*cluster, error) {
+func startCluster(ctx context.Context, parent, runtimeParent string, log *slog.Logger) (*cluster, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("an in-process agent needs root (or give --master)")
 	}
-	dir, err := os.MkdirTemp("", "cairn-bench-")
+	dir, err := os.MkdirTemp(parent, "cairn-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("make work dir: %w", err)
 	}

@@ -49,6 +49,7 @@ type options struct {
 	cpuProfile string
 	logLevel   string
 	runtimeDir string
+	dir        string
 }
 
 func main() {
@@ -73,6 +74,7 @@ func main() {
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with the in-process master and agent) to this file")
 	flag.StringVar(&o.logLevel, "log_level", "warn", "log level of the in-process master and agent: debug, info, warn, error")
 	flag.StringVar(&o.runtimeDir, "runtime_dir", "", "parent directory for the in-process agent's --runtime_dir (default: inside its temporary work dir); e.g. /dev/shm to keep container state on a tmpfs")
+	flag.StringVar(&o.dir, "dir", "", "parent directory of the in-process daemons' temporary work dirs (default: $TMPDIR or /tmp)")
 	flag.Parse()
 	if err := run(ctx, o); err != nil {
 		fmt.Fprintf(os.Stderr, "launch: %v\n", err)
@@ -106,7 +108,7 @@ func run(ctx context.Context, o options) error {
 
 	master := o.master
 	if master == "" {
-		c, err := startCluster(ctx, o.runtimeDir, log)
+		c, err := startCluster(ctx, o.dir, o.runtimeDir, log)
 		if err != nil {
 			return err
 		}
