@@ -76,7 +76,7 @@ func (a *Allocator) UpdateAvailable(id ids.AgentID, ops []Operation) error {
 			return fmt.Errorf("update available on agent %s: %w", id, err)
 		}
 		if !free.Contains(from) {
-			return fmt.Errorf("update available on agent %s: %v needs %s, free is %s", id, op.Type, from, free)
+			return fmt.Errorf("update available on agent %s: %v needs %s, free is %q", id, op.Type, from, free)
 		}
 		free = free.Subtract(from).Add(to)
 		total = total.Subtract(from).Add(to)
@@ -105,7 +105,7 @@ func (a *Allocator) UpdateAllocation(al Allocation, ops []Operation) (resources.
 	}
 	held := ag.holdings[holder{al.Framework, role}]
 	if al.Resources.IsEmpty() || !held.Contains(al.Resources) {
-		return resources.Resources{}, fmt.Errorf("update allocation of framework %s on agent %s role %q: %s is not held (holds %s)",
+		return resources.Resources{}, fmt.Errorf("update allocation of framework %s on agent %s role %q: %s is not held (holds %q)",
 			al.Framework, al.Agent, role, al.Resources, held)
 	}
 	piece, total := al.Resources, ag.info.Total
@@ -118,7 +118,7 @@ func (a *Allocator) UpdateAllocation(al Allocation, ops []Operation) (resources.
 			return resources.Resources{}, fmt.Errorf("update allocation of framework %s: %w", al.Framework, err)
 		}
 		if !piece.Contains(from) {
-			return resources.Resources{}, fmt.Errorf("update allocation of framework %s: %v needs %s, the allocation has %s",
+			return resources.Resources{}, fmt.Errorf("update allocation of framework %s: %v needs %s, the allocation has %q",
 				al.Framework, op.Type, from, piece)
 		}
 		piece = piece.Subtract(from).Add(to)

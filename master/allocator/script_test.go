@@ -140,7 +140,7 @@ func splitArgs(fields []string) args {
 	for _, f := range fields {
 		if k, v, ok := strings.Cut(f, "="); ok {
 			g.opts[k] = append(g.opts[k], v)
-		} else if f == "inactive" || f == "gpu" {
+		} else if f == "inactive" || f == "gpu" || f == "force" || f == "noshuffle" {
 			g.opts[f] = nil
 		} else {
 			g.pos = append(g.pos, f)
@@ -207,6 +207,15 @@ func (h *harness) exec(cmd string, g args) (string, error) {
 				return "", err
 			}
 			cfg.Seed = seed
+		}
+		cfg.Shuffle = g.has("seed") && !g.has("noshuffle")
+		cfg.RoleSorter, cfg.FrameworkSorter = g.opt("roles", ""), g.opt("frameworks", "")
+		if v := g.opt("weights", ""); v != "" {
+			w, err := ParseWeights(v)
+			if err != nil {
+				return "", err
+			}
+			cfg.Weights = w
 		}
 		a, err := New(cfg)
 		if err != nil {
@@ -279,6 +288,33 @@ func (h *harness) exec(cmd string, g args) (string, error) {
 		return formatFramework(h.a, ids.FrameworkID(pos(0))), nil
 	case "roles":
 		return formatRoles(h.a), nil
+	case "weights":
+		if len(g.opts) == 0 {
+			return formatWeights(h.a.Weights()), nil
+		}
+		w := map[string]float64{}
+		for role, v := range g.opts {
+			f, err := strconv.ParseFloat(v[len(v)-1], 64)
+			if err != nil {
+				return "", err
+			}
+			w[role] = f
+		}
+		return "", h.a.UpdateWeights(w)
+	case "quota":
+		return "", h.quota(g)
+	case "quotas":
+		return formatQuotas(h.a.Quotas()), nil
+	case "reserve", "unreserve":
+		op, err := operation(cmd, pos(1))
+		if err != nil {
+			return "", err
+		}
+		return "", h.a.UpdateAvailable(ids.AgentID(pos(0)), []Operation{op})
+	case "reserve-offer", "unreserve-offer":
+		return h.updateAllocation(cmd, g)
+	case "rescind":
+		return h.rescind(), nil
 	}
 	return "", fmt.Errorf("unknown command %q", cmd)
 }
