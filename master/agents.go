@@ -199,3 +199,33 @@ func (m *Master) serveStatusUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusAccepted)
 }
+
+// serveExecutorMessage answers POST /internal/v1/executor_message (an
+// executor's MESSAGE, relayed to its framework) with 202.
+func (m *Master) serveExecutorMessage(w http.ResponseWriter, r *http.Request) {
+	em := &internalpb.ExecutorToFramework{}
+	if _, err := endpoint.Decode(r, em); err != nil {
+		endpoint.Error(w, err)
+		return
+	}
+	if !m.do(r.Context(), func() { m.core.ExecutorMessage(em) }) {
+		endpoint.Error(w, errShuttingDown)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// serveExecutorExited answers POST /internal/v1/executor_exited (FAILURE to
+// the framework) with 202.
+func (m *Master) serveExecutorExited(w http.ResponseWriter, r *http.Request) {
+	ee := &internalpb.ExecutorExited{}
+	if _, err := endpoint.Decode(r, ee); err != nil {
+		endpoint.Error(w, err)
+		return
+	}
+	if !m.do(r.Context(), func() { m.core.ExecutorExited(ee) }) {
+		endpoint.Error(w, errShuttingDown)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+}

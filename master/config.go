@@ -3,6 +3,7 @@ package master
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -45,6 +46,9 @@ type Config struct {
 	RunTasksAttempts int
 	// Flags, when set, is reported by GET_FLAGS and /flags.
 	Flags func() map[string]string
+	// LogLevel, when set, is the level of the logger passed to New; the
+	// operator's SET_LOGGING_LEVEL lowers it to Debug for a while.
+	LogLevel *slog.LevelVar
 }
 
 // RegisterFlags registers the master's flags on fs with Mesos spellings

@@ -43,9 +43,11 @@ func (c *core) StatusUpdate(su *internalpb.StatusUpdate, now time.Time) {
 	tid := ids.TaskID(st.GetTaskId().GetValue())
 	f, ok := c.frameworks[fid]
 	if !ok {
+		c.counters.invalidStatusUpdates++
 		c.log.Debug("status update for unknown framework", "framework_id", fid, "task_id", tid)
 		return
 	}
+	c.counters.validStatusUpdates++
 	latest := st.GetState()
 	if su.LatestState != nil {
 		latest = su.GetLatestState()

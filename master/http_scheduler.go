@@ -9,6 +9,7 @@ import (
 	"github.com/cairnhq/cairn/api/schedulerpb"
 	"github.com/cairnhq/cairn/ids"
 	"github.com/google/uuid"
+	"google.golang.org/protobuf/proto"
 )
 
 // streamIDHeader is Mesos's header naming a framework's event stream.
@@ -19,14 +20,14 @@ func (m *Master) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/scheduler", m.serveScheduler)
 	mux.HandleFunc("/api/v1", m.serveOperator)
+	mux.HandleFunc("/api/v1/", m.serveOperator)
 	mux.HandleFunc("/internal/v1/gossip", m.serveGossipSeeds)
 	mux.HandleFunc("/internal/v1/status_update", m.serveStatusUpdate)
-	for _, prefix := range []string{"", "/master"} {
-		mux.HandleFunc(prefix+"/health", m.serveHealth)
-		mux.HandleFunc(prefix+"/version", m.serveVersion)
-		mux.HandleFunc(prefix+"/state", m.serveState)
-		mux.HandleFunc(prefix+"/state.json", m.serveState)
-		mux.HandleFunc(prefix+"/flags", m.serveFlags)
+	mux.HandleFunc("/internal/v1/executor_message", m.serveExecutorMessage)
+	mux.HandleFunc("/internal/v1/executor_exited", m.serveExecutorExited)
+	for path, h := range m.legacyRoutes() {
+		mux.HandleFunc(path, h)
+		mux.HandleFunc("/master"+path, h)
 	}
 	return mux
 }
@@ -36,6 +37,9 @@ func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
 	codec, err := endpoint.Decode(r, call)
 	if err != nil {
 		endpoint.Error(w, err)
+		return
+	}
+	if m.redirectToLeader(w, r) {
 		return
 	}
 	header := r.Header.Get(streamIDHeader)
@@ -101,20 +105,26 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 		return
 	}
 	defer out.Close()
+	hb := &schedulerpb.Event{Type: schedulerpb.Event_HEARTBEAT.Enum()}
+	if !m.pump(r, s, out, hb) {
+		m.streamGone(s)
+	}
+}
+
+// pump writes s's events to out, with hb every heartbeat interval, until
+// the loop ends s (true) or the client leaves or a write fails (false).
+func (m *Master) pump(r *http.Request, s *stream, out *endpoint.Stream, hb proto.Message) bool {
 	heartbeat := time.NewTicker(m.cfg.HeartbeatInterval)
 	defer heartbeat.Stop()
-	hb := &schedulerpb.Event{Type: schedulerpb.Event_HEARTBEAT.Enum()}
 	for {
 		select {
 		case ev := <-s.q:
 			if out.Send(ev) != nil {
-				m.streamGone(s)
-				return
+				return false
 			}
 		case <-heartbeat.C:
 			if out.Send(hb) != nil {
-				m.streamGone(s)
-				return
+				return false
 			}
 		case <-s.done:
 			// Ended by the loop: flush what it queued before ending us.
@@ -122,15 +132,14 @@ func (m *Master) subscribe(w http.ResponseWriter, r *http.Request, call *schedul
 				select {
 				case ev := <-s.q:
 					if out.Send(ev) != nil {
-						return
+						return true
 					}
 				default:
-					return
+					return true
 				}
 			}
 		case <-r.Context().Done():
-			m.streamGone(s)
-			return
+			return false
 		}
 	}
 }

@@ -310,7 +310,9 @@ func TestHTTPOperator(t *testing.T) {
 	_, srv := testMaster(t)
 	subscribeHTTP(t, srv, "", fwInfo())
 	for _, typ := range []masterpb.Call_Type{masterpb.Call_GET_HEALTH, masterpb.Call_GET_VERSION, masterpb.Call_GET_FLAGS,
-		masterpb.Call_GET_STATE, masterpb.Call_GET_AGENTS, masterpb.Call_GET_FRAMEWORKS, masterpb.Call_GET_TASKS, masterpb.Call_GET_MASTER} {
+		masterpb.Call_GET_METRICS, masterpb.Call_GET_LOGGING_LEVEL, masterpb.Call_GET_STATE, masterpb.Call_GET_AGENTS,
+		masterpb.Call_GET_FRAMEWORKS, masterpb.Call_GET_EXECUTORS, masterpb.Call_GET_OPERATIONS, masterpb.Call_GET_TASKS,
+		masterpb.Call_GET_ROLES, masterpb.Call_GET_WEIGHTS, masterpb.Call_GET_MASTER, masterpb.Call_GET_QUOTA} {
 		for _, accept := range []string{api.ContentTypeJSON, api.ContentTypeProtobuf} {
 			res := post(t, srv, "/api/v1", api.ContentTypeJSON, accept, "", []byte(`{"type":"`+typ.String()+`"}`))
 			b, _ := io.ReadAll(res.Body)
@@ -333,10 +335,10 @@ func TestHTTPOperator(t *testing.T) {
 			}
 		}
 	}
-	res := post(t, srv, "/api/v1", api.ContentTypeJSON, "", "", []byte(`{"type":"GET_METRICS"}`))
+	res := post(t, srv, "/api/v1", api.ContentTypeJSON, "", "", []byte(`{"type":"CREATE_VOLUMES"}`))
 	res.Body.Close()
 	if res.StatusCode != http.StatusNotImplemented {
-		t.Errorf("GET_METRICS: %d, want 501", res.StatusCode)
+		t.Errorf("CREATE_VOLUMES: %d, want 501", res.StatusCode)
 	}
 }
 

@@ -38,13 +38,17 @@ type Master struct {
 
 	// Owned by the loop goroutine.
 	streams  map[string]*stream
+	watchers map[string]*stream // operator SUBSCRIBE streams
 	senders  map[ids.AgentID]*agentSender
 	fetching map[string]bool // gossip node names being admitted
 
-	client  *http.Client
-	gossip  *gossip.Gossip
-	workers sync.WaitGroup // stream writers are HTTP handlers; these are the rest
-	ctx     context.Context
+	leader   leaderState
+	logLevel *logLevel
+	allocRun *allocTimer // loop-owned
+	client   *http.Client
+	gossip   *gossip.Gossip
+	workers  sync.WaitGroup // stream writers are HTTP handlers; these are the rest
+	ctx      context.Context
 }
 
 // New validates cfg and loads the registry. It opens no socket.
@@ -71,9 +75,12 @@ func New(cfg Config, log *slog.Logger) (*Master, error) {
 		loop:     make(chan func(), 256),
 		loopDone: make(chan struct{}),
 		streams:  map[string]*stream{},
+		watchers: map[string]*stream{},
 		senders:  map[ids.AgentID]*agentSender{},
 		fetching: map[string]bool{},
 		client:   &http.Client{Timeout: 10 * time.Second},
+		logLevel: newLogLevel(cfg.LogLevel),
+		allocRun: newAllocTimer(),
 	}
 	m.core = newCore(log, ids.MasterID(uuid.NewString()), alloc, reg, cfg)
 	return m, nil
@@ -220,6 +227,7 @@ func (m *Master) Run(ctx context.Context) error {
 		m.gossip.Close()
 	}
 	m.workers.Wait()
+	m.logLevel.stop()
 	m.log.Info("master stopped")
 	return runErr
 }
@@ -286,7 +294,9 @@ func (m *Master) runLoop(ctx context.Context) {
 			m.core.expireFrameworks(now)
 		}
 		if m.core.allocateSoon {
-			m.core.Allocate(time.Now())
+			start := time.Now()
+			m.core.Allocate(start)
+			m.allocRun.observe(time.Since(start))
 		}
 		m.perform(m.core.take())
 	}
@@ -311,7 +321,14 @@ func (m *Master) perform(effects []any) {
 				m.endStream(s)
 			}
 		case toAgent:
-			m.sender(e.Agent, e.Addr).push(e.Path, e.Msg)
+			m.sender(e.Agent, e.Addr).push(agentMsg{path: e.Path, msg: e.Msg, once: e.BestEffort})
+		case operatorEvent:
+			for _, w := range m.watchers {
+				if !w.enqueue(e.Event) {
+					m.log.Warn("operator subscriber too slow, closing its stream", "stream_id", w.id)
+					m.endWatcher(w)
+				}
+			}
 		}
 	}
 	// Effects of effects (a stream closed for overflow disconnects its
@@ -329,6 +346,9 @@ func (m *Master) endStream(s *stream) {
 // stopAll ends every stream and sender at shutdown.
 func (m *Master) stopAll() {
 	for _, s := range m.streams {
+		s.end()
+	}
+	for _, s := range m.watchers {
 		s.end()
 	}
 	for id, s := range m.senders {

@@ -2,10 +2,12 @@ package master
 
 import (
 	"context"
+	"net/http"
 	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/cairnhq/cairn/api"
 	"github.com/cairnhq/cairn/api/endpoint"
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/ids"
@@ -31,6 +33,7 @@ type agentSender struct {
 type agentMsg struct {
 	path string
 	msg  proto.Message
+	once bool // best effort: one attempt
 }
 
 // sender returns the agent's sender, starting one (or replacing one for an
@@ -62,9 +65,9 @@ func (m *Master) stopSender(id ids.AgentID) {
 	}
 }
 
-func (s *agentSender) push(path string, msg proto.Message) {
+func (s *agentSender) push(msg agentMsg) {
 	s.mu.Lock()
-	s.pending = append(s.pending, agentMsg{path, msg})
+	s.pending = append(s.pending, msg)
 	s.mu.Unlock()
 	select {
 	case s.wake <- struct{}{}:
@@ -102,8 +105,12 @@ func (s *agentSender) run() {
 				if s.ctx.Err() != nil {
 					return
 				}
-				if rt, ok := msg.msg.(*internalpb.RunTasks); ok {
-					s.m.post(func() { s.m.core.RunTasksFailed(s.id, rt, time.Now()) })
+				switch pm := msg.msg.(type) {
+				case *internalpb.RunTasks:
+					s.m.post(func() { s.m.core.RunTasksFailed(s.id, pm, time.Now()) })
+				case *internalpb.ShutdownExecutor:
+					// An agent without shutdown_executor: kill the tasks.
+					s.m.post(func() { s.m.core.ShutdownByKill(s.id, pm) })
 				}
 			}
 		}
@@ -117,7 +124,10 @@ func (s *agentSender) run() {
 func (s *agentSender) deliver(msg agentMsg) bool {
 	url := "http://" + s.addr.String() + "/internal/v1/" + msg.path
 	limit := 40
-	if msg.path == "run_tasks" {
+	switch {
+	case msg.once:
+		limit = 1
+	case msg.path == "run_tasks":
 		limit = s.m.cfg.RunTasksAttempts
 	}
 	delay := s.m.cfg.AgentRetry
@@ -128,7 +138,9 @@ func (s *agentSender) deliver(msg agentMsg) bool {
 		if err == nil {
 			return true
 		}
-		if s.ctx.Err() != nil || attempt >= limit {
+		// 404: the agent does not serve this endpoint (an older agent);
+		// asking again will not help.
+		if s.ctx.Err() != nil || attempt >= limit || api.StatusOf(err, 0) == http.StatusNotFound {
 			s.m.log.Warn("agent message not delivered", "agent_id", s.id, "path", msg.path, "attempts", attempt, "err", err)
 			return false
 		}
