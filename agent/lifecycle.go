@@ -150,10 +150,22 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 	agentID := st.agentID
 	fwInfo := fw.info
 	a.goBG(func() {
-		spec, err := a.containerSpec(agentID, fwInfo, e, req)
+		// At most cfg.MaxConcurrentLaunches containers are being created at
+		// once: a burst of hundreds would all finish late (each task's
+		// latency becoming the whole burst's) and starve the agent's own
+		// goroutines, gossip included.
+		var spec containerizer.Spec
+		var err error
 		pid := 0
-		if err == nil {
-			pid, err = a.ctr.Launch(a.bg, spec)
+		select {
+		case a.launchSlots <- struct{}{}:
+			spec, err = a.containerSpec(agentID, fwInfo, e, req)
+			if err == nil {
+				pid, err = a.ctr.Launch(a.bg, spec)
+			}
+			<-a.launchSlots
+		case <-a.bg.Done():
+			err = fmt.Errorf("launch abandoned: %w", a.bg.Err())
 		}
 		if err != nil {
 			a.post(func(st *state) {
