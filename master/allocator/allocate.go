@@ -29,7 +29,11 @@ import (
 func (a *Allocator) Allocate(now time.Time) []Allocation {
 	a.runs++
 	a.expireFilters(now)
-	r := round{a: a, out: make([]Allocation, 0, a.lastOffers+a.lastOffers/8+16)}
+	size := a.lastOffers + a.lastOffers/8 + 16
+	if a.runs == 1 {
+		size = len(a.agentOrder)
+	}
+	r := round{a: a, out: make([]Allocation, 0, size)}
 	order := a.visitOrder()
 	if len(a.quotas) > 0 {
 		r.quota = a.newQuotaRound()
