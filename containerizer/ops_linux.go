@@ -168,6 +168,7 @@ func (l *Linux) destroy(ctx context.Context, id ids.ContainerID) error {
 
 // remove deletes a stopped container's cgroups, state and root directory.
 func (l *Linux) remove(lc *libcontainer.Container, id ids.ContainerID) error {
+	l.forceEmpty(id)
 	if err := lc.Destroy(); err != nil {
 		return err
 	}
@@ -292,4 +293,22 @@ func (l *Linux) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// forceEmpty reclaims the page cache a v1 memory cgroup is still charged
+// for before the cgroup is removed. Without it the removed cgroup lingers as
+// a "dying" memory cgroup until memory pressure evicts those pages; thousands
+// pile up on a busy agent (seen: 5,482 after a few benchmark runs) and make
+// every later cgroup creation slower. v2 reparents the charges instead, so
+// there is nothing to do there. Best effort: failure only delays the reclaim.
+func (l *Linux) forceEmpty(id ids.ContainerID) {
+	dirs, err := l.host.dirs(l.cgroupsRoot, string(id))
+	if err != nil {
+		return
+	}
+	if d, ok := dirs["memory"]; ok {
+		if err := os.WriteFile(filepath.Join(d, "memory.force_empty"), []byte("0"), 0); err != nil && !errors.Is(err, os.ErrNotExist) {
+			l.log.Debug("force_empty memory cgroup", "container_id", string(id), "err", err)
+		}
+	}
 }
