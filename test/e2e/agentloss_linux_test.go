@@ -170,7 +170,7 @@ func waitRunning(t *testing.T, fw *framework, n int) {
 	cluster.Eventually(t, startTimeout, func() error {
 		sts := fw.statuses()
 		for _, st := range sts {
-			if terminal(st.GetState()) {
+			if st.GetState().Terminal() {
 				return fmt.Errorf("task %s ended %s: %s", st.GetTaskId().GetValue(), st.GetState(), st.GetMessage())
 			}
 		}

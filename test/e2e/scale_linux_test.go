@@ -32,7 +32,7 @@ func TestTwoAgents500Tasks(t *testing.T) {
 	progress(t, time.Minute, func() (int, error) {
 		sts := fw.statuses()
 		for _, st := range sts {
-			if terminal(st.GetState()) && st.GetState() != mesospb.TaskState_TASK_FINISHED {
+			if st.GetState().Terminal() && st.GetState() != mesospb.TaskState_TASK_FINISHED {
 				bad = st
 				return 0, nil
 			}
@@ -151,14 +151,4 @@ func (l *launcher) policy(ctx context.Context, fw *framework, offers []*mesospb.
 		}
 	}
 	return nil
-}
-
-func terminal(s mesospb.TaskState) bool {
-	switch s {
-	case mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_KILLED,
-		mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_DROPPED,
-		mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }

@@ -180,7 +180,7 @@ func (b *bench) update(ctx context.Context, st *mesospb.TaskStatus) {
 	var i int
 	if _, err := fmt.Sscanf(st.GetTaskId().GetValue(), "bench-%d", &i); err == nil && i >= 0 && i < len(b.tasks) {
 		b.mu.Lock()
-		if t := b.tasks[i]; t != nil && !isTerminal(t.state) {
+		if t := b.tasks[i]; t != nil && !t.state.Terminal() {
 			t.state, t.message = st.GetState(), st.GetMessage()
 			switch st.GetState() {
 			case mesospb.TaskState_TASK_RUNNING:
@@ -188,7 +188,7 @@ func (b *bench) update(ctx context.Context, st *mesospb.TaskStatus) {
 			case mesospb.TaskState_TASK_FINISHED:
 				t.finished = now
 			}
-			if isTerminal(st.GetState()) {
+			if st.GetState().Terminal() {
 				b.terminal++
 				if b.terminal == len(b.tasks) {
 					close(b.done)
@@ -232,14 +232,4 @@ func scalar(rs []*mesospb.Resource, name string) float64 {
 		}
 	}
 	return v
-}
-
-func isTerminal(s mesospb.TaskState) bool {
-	switch s {
-	case mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED, mesospb.TaskState_TASK_KILLED,
-		mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_DROPPED,
-		mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR:
-		return true
-	}
-	return false
 }

@@ -55,7 +55,7 @@ func summarize(tasks []*taskTimes) *result {
 			if t.finished.After(last) {
 				last = t.finished
 			}
-		} else if isTerminal(t.state) {
+		} else if t.state.Terminal() {
 			r.Failed++
 			if r.FirstFailure == "" {
 				r.FirstFailure = fmt.Sprintf("%s: %s", t.state, t.message)
