@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 )
@@ -21,7 +22,14 @@ var errNotRoot = errors.New("cairn agent must run as root: it creates cgroups an
 // namespaces. A missing feature is an error naming it; the agent does not run
 // with less.
 func probeKernel() error {
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	// This thread's view, not the main thread's: libcontainer leaves the
+	// threads it setns()es into a container's mount namespace to die, but
+	// Go keeps the main thread alive (wedged) in that namespace, and
+	// /proc/self follows the main thread. A second agent in one process (a
+	// restart in tests) would then see the container's mounts.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	mi, err := os.ReadFile("/proc/thread-self/mountinfo")
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
