@@ -207,7 +207,13 @@ func (c *core) removeFramework(f *framework, now time.Time) {
 		f.stream = ""
 	}
 	c.removeOffersOf(f, false, now)
+	// Agents where it runs tasks or executors must shut it down.
 	agentsWithTasks := map[ids.AgentID]bool{}
+	for aid, execs := range f.executors {
+		if len(execs) > 0 {
+			agentsWithTasks[aid] = true
+		}
+	}
 	for tid, t := range f.tasks {
 		agentsWithTasks[t.agent] = true
 		if !isTerminal(t.pb.GetState()) {

@@ -127,12 +127,12 @@ func (m *Master) loopMetrics(snap map[string]float64, now time.Time) {
 
 	for _, s := range []mesospb.TaskState{mesospb.TaskState_TASK_STAGING, mesospb.TaskState_TASK_STARTING,
 		mesospb.TaskState_TASK_RUNNING, mesospb.TaskState_TASK_KILLING, mesospb.TaskState_TASK_UNREACHABLE} {
-		snap["master/"+strings.ToLower(s.String())] = live[s]
+		snap["master/tasks_"+strings.TrimPrefix(strings.ToLower(s.String()), "task_")] = live[s]
 	}
 	for _, s := range []mesospb.TaskState{mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED,
 		mesospb.TaskState_TASK_KILLED, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_ERROR,
 		mesospb.TaskState_TASK_DROPPED, mesospb.TaskState_TASK_GONE, mesospb.TaskState_TASK_GONE_BY_OPERATOR} {
-		snap["master/"+strings.ToLower(s.String())] = float64(c.terminal[s])
+		snap["master/tasks_"+strings.TrimPrefix(strings.ToLower(s.String()), "task_")] = float64(c.terminal[s])
 	}
 
 	for _, name := range []string{"cpus", "mem", "disk", "gpus"} {
