@@ -215,7 +215,7 @@ func (a *Agent) shutdownExecutors() {
 				if e.exited {
 					continue
 				}
-				if a.keepOnStop(e) {
+				if a.keepOnStop(fw, e) {
 					kept++
 					continue
 				}

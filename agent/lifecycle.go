@@ -183,12 +183,12 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 					a.log.Warn("checkpoint container pid", "container_id", e.container, "err", err)
 				}
 			}
-			if e.destroyRequested || st.stopping && !a.keepOnStop(e) {
+			if e.destroyRequested || st.stopping && !a.keepOnStop(fw, e) {
 				a.destroy(e.container)
 			}
 		}) {
 			// The loop is gone (shutdown): nobody else will destroy it.
-			if !a.keepOnStop(e) {
+			if !a.keepOnStop(fw, e) {
 				if err := a.ctr.Destroy(a.bg, e.container); err != nil {
 					a.log.Warn("destroy container", "container_id", e.container, "err", err)
 				}
@@ -200,9 +200,10 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 
 // keepOnStop says whether an executor outlives the agent's shutdown: those
 // of checkpointing frameworks do, for the next agent to recover, unless
-// KillAllOnStop was called.
-func (a *Agent) keepOnStop(e *executor) bool {
-	return e.checkpoint && !a.killAll.Load()
+// KillAllOnStop was called or the executor was on its way out anyway
+// (killed, shut down, its framework removed).
+func (a *Agent) keepOnStop(fw *framework, e *executor) bool {
+	return e.checkpoint && !a.killAll.Load() && !fw.shuttingDown && e.core.Phase() != task.Terminating
 }
 
 // containerRequest is what the loop decided about a new container.
