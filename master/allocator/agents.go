@@ -31,12 +31,13 @@ type agent struct {
 	fits      bool
 	freeGen   uint64
 	cache     freeCache
-	holdings  map[holder]resources.Resources
+	holdings  holdingList // starts in holdBuf: most agents have one or two
+	holdBuf   [2]holding
 	hasGPUs   bool
 	reserved  bool          // Total has reserved resources
 	resv      []roleQty     // reserved scalars of Total, by role
 	pos       int           // index in Allocator.agentOrder
-	filters   *agentFilters // nil while no filter names this agent
+	filters   agentFilters // empty (live 0) while no filter names this agent
 }
 
 type roleQty struct {
@@ -49,6 +50,7 @@ type freeCache struct {
 	fits            bool
 	q, u            qvec // free's scalar quantities, all and unreserved; nil until needed
 	uses            int
+	allocatable     int8 // free passes --min_allocatable_resources: 0 unknown, 1 yes, 2 no
 }
 
 // refreshFree recomputes free after allocated changed.
@@ -99,7 +101,8 @@ func (a *Allocator) AddAgent(id ids.AgentID, info AgentInfo, used []Allocation) 
 			return fmt.Errorf("add agent %s: used resources of %s: %w", id, u.Framework, err)
 		}
 	}
-	ag := &agent{id: id, info: info, active: true, holdings: make(map[holder]resources.Resources)}
+	ag := &agent{id: id, info: info, active: true}
+	ag.holdings = ag.holdBuf[:0]
 	ag.computeFree()
 	if n := len(a.freeAgentSlots); n > 0 {
 		ag.slot = a.freeAgentSlots[n-1]
@@ -198,8 +201,9 @@ func (a *Allocator) RemoveAgent(id ids.AgentID) error {
 	if !ok {
 		return fmt.Errorf("remove agent %s: unknown agent", id)
 	}
-	for _, h := range sortedHolders(ag.holdings) {
-		a.untrack(h.fw, h.role, ag, ag.holdings[h])
+	for len(ag.holdings) > 0 {
+		h := ag.holdings[0]
+		a.untrack(h.fw, h.role, ag, h.res)
 	}
 	a.dropAgentFilters(ag)
 	a.setAgentTotal(ag, ag.info.Total, -1)
@@ -271,21 +275,4 @@ func cmpString(x, y string) int {
 		return 1
 	}
 	return 0
-}
-
-// sortedHolders lists holdings in a fixed order, so that what depends on
-// the order of untracking (nothing visible, but the sorters' internal
-// order of stale clients) never depends on map iteration.
-func sortedHolders(m map[holder]resources.Resources) []holder {
-	hs := make([]holder, 0, len(m))
-	for h := range m {
-		hs = append(hs, h)
-	}
-	slices.SortFunc(hs, func(x, y holder) int {
-		if c := cmpString(string(x.fw), string(y.fw)); c != 0 {
-			return c
-		}
-		return cmpString(x.role, y.role)
-	})
-	return hs
 }

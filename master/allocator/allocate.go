@@ -77,7 +77,7 @@ func (r *round) visit(ag *agent) {
 	// Without quota or reservations every role may have the agent's whole
 	// free resources; only then can the minimum be checked once.
 	simple := r.quota == nil && !ag.reserved
-	if simple && !a.allocatable(ag.free) {
+	if simple && !a.allocatableFree(ag) {
 		return
 	}
 	for _, rc := range a.roleOrder() {
@@ -154,6 +154,22 @@ func (r *round) candidate(ag *agent, n *roleNode) (resources.Resources, bool) {
 	return capped, whole && capped.Len() == cand.Len() && capped.Equal(cand)
 }
 
+// allocatableFree is allocatable(ag.free), remembered while free stays the
+// value it was computed for.
+func (a *Allocator) allocatableFree(ag *agent) bool {
+	c := &ag.cache
+	if !ag.free.Same(c.free) || ag.free.IsEmpty() {
+		return a.allocatable(ag.free)
+	}
+	if c.allocatable == 0 {
+		c.allocatable = 2
+		if a.allocatable(ag.free) {
+			c.allocatable = 1
+		}
+	}
+	return c.allocatable == 1
+}
+
 // allocatable applies --min_allocatable_resources: avail must contain at
 // least one of the minimum quantities, so that frameworks are not offered
 // crumbs they cannot use.
@@ -201,7 +217,7 @@ func (a *Allocator) Recover(al Allocation, filter *Filter, now time.Time) error 
 		}
 		role = f.roles[0]
 	}
-	held, holds := ag.holdings[holder{al.Framework, role}]
+	held, holds := ag.holdings.get(holder{al.Framework, role})
 	if !holds && f == nil {
 		return nil
 	}

@@ -32,11 +32,7 @@ type Allocator struct {
 	orderDirty     bool
 	rng            *rand.Rand // nil unless Config.Shuffle
 
-	frameworks map[ids.FrameworkID]*framework
-	// holders indexes agent holdings by framework, including frameworks not
-	// added yet (an agent re-registering after a master failover reports
-	// tasks of frameworks that have not re-subscribed).
-	holders      map[ids.FrameworkID]map[*agent]struct{}
+	frameworks   map[ids.FrameworkID]*framework
 	subSlots     []*sub // by sub.slot; nil once dropped
 	freeSubSlots []int32
 
@@ -90,7 +86,6 @@ func New(cfg Config) (*Allocator, error) {
 		minAllocatable: minAlloc,
 		agents:         make(map[ids.AgentID]*agent),
 		frameworks:     make(map[ids.FrameworkID]*framework),
-		holders:        make(map[ids.FrameworkID]map[*agent]struct{}),
 		roles:          make(map[string]*roleNode),
 		weights:        make(map[string]float64),
 		quotas:         make(map[string]*quota),

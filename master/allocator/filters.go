@@ -31,6 +31,7 @@ type agentFilters struct {
 	freeRefusals []int32
 	coversGen    uint64              // agent.freeGen covers was last checked at
 	coversFree   resources.Resources // the free resources covers is exact for
+	coversRes    bool                // coversFree has reservations: roles see different parts
 }
 
 type filterEntry struct {
@@ -75,10 +76,9 @@ func (a *Allocator) addFilter(s *sub, ag *agent, res resources.Resources, filter
 	}
 	d = max(d, a.cfg.AllocationInterval)
 	expires := now.Add(d).UnixNano()
-	af := ag.filters
-	if af == nil {
-		af = &agentFilters{coversGen: ag.freeGen, coversFree: ag.free}
-		ag.filters = af
+	af := &ag.filters
+	if af.live == 0 {
+		*af = agentFilters{coversGen: ag.freeGen, coversFree: ag.free, coversRes: ag.free.HasReserved()}
 	}
 	r := af.intern(res)
 	var idx int32
@@ -112,7 +112,11 @@ func (a *Allocator) addFilter(s *sub, ag *agent, res resources.Resources, filter
 // coversNow reports whether refusal r holds everything s's role could be
 // offered on ag, as of the snapshot covers is exact for.
 func (a *Allocator) coversNow(af *agentFilters, r int32, s *sub) bool {
-	return af.refusals[r].res.Contains(af.coversFree.AllocatableTo(s.node.name))
+	possible := af.coversFree
+	if af.coversRes {
+		possible = possible.AllocatableTo(s.node.name)
+	}
+	return af.refusals[r].res.Contains(possible)
 }
 
 // intern returns the index of a refusal equal to res, adding one if the
@@ -144,8 +148,8 @@ func (af *agentFilters) intern(res resources.Resources) int32 {
 // called when a visit of ag begins; within the visit free only shrinks, and
 // a filter that covers more still covers less.
 func (a *Allocator) refreshCovers(ag *agent) {
-	af := ag.filters
-	if af == nil || af.coversGen == ag.freeGen {
+	af := &ag.filters
+	if af.live == 0 || af.coversGen == ag.freeGen {
 		return
 	}
 	af.coversGen = ag.freeGen
@@ -154,6 +158,7 @@ func (a *Allocator) refreshCovers(ag *agent) {
 	if equal {
 		return
 	}
+	af.coversRes = ag.free.HasReserved()
 	clear(af.covers)
 	for i := range af.entries {
 		e := &af.entries[i]
@@ -168,8 +173,8 @@ func (a *Allocator) refreshCovers(ag *agent) {
 // an agent that has more free than was refused is offered again (Mesos's
 // rule). Expired filters are gone: Allocate sweeps them first.
 func (a *Allocator) filtered(ag *agent, s *sub, candidate resources.Resources) bool {
-	af := ag.filters
-	if af == nil || !af.any.has(s.slot) {
+	af := &ag.filters
+	if af.live == 0 || !af.any.has(s.slot) {
 		return false
 	}
 	if af.covers.has(s.slot) {
@@ -186,7 +191,7 @@ func (a *Allocator) filtered(ag *agent, s *sub, candidate resources.Resources) b
 
 // removeFilter frees entry idx of ag's filters.
 func (a *Allocator) removeFilter(ag *agent, idx int32) {
-	af := ag.filters
+	af := &ag.filters
 	e := af.entries[idx]
 	s := a.subSlots[e.sub]
 	af.entries[idx] = filterEntry{sub: -1}
@@ -221,7 +226,7 @@ func (a *Allocator) removeFilter(ag *agent, idx int32) {
 	s.fw.nfilters--
 	a.nfilters--
 	if af.live == 0 {
-		ag.filters = nil
+		*af = agentFilters{} // let the entries go
 	}
 }
 
@@ -231,16 +236,13 @@ func (a *Allocator) dropSubFilters(s *sub) {
 		return
 	}
 	for _, ag := range a.agentOrder {
-		af := ag.filters
-		if af == nil || !af.any.has(s.slot) {
+		af := &ag.filters
+		if af.live == 0 || !af.any.has(s.slot) {
 			continue
 		}
-		for i := range af.entries {
+		for i := 0; i < len(af.entries); i++ {
 			if af.entries[i].sub == s.slot {
 				a.removeFilter(ag, int32(i))
-				if ag.filters == nil {
-					break
-				}
 			}
 		}
 		if s.nfilters == 0 {
@@ -251,16 +253,10 @@ func (a *Allocator) dropSubFilters(s *sub) {
 
 // dropAgentFilters removes every filter that names ag.
 func (a *Allocator) dropAgentFilters(ag *agent) {
-	af := ag.filters
-	if af == nil {
-		return
-	}
-	for i := range af.entries {
+	af := &ag.filters
+	for i := 0; i < len(af.entries); i++ {
 		if af.entries[i].sub >= 0 {
 			a.removeFilter(ag, int32(i))
-			if ag.filters == nil {
-				return
-			}
 		}
 	}
 }
@@ -270,7 +266,7 @@ func (a *Allocator) dropAgentFilters(ag *agent) {
 func (a *Allocator) expireFilters(now time.Time) {
 	a.expiry.popExpired(now.UnixNano(), func(q queued) {
 		ag := a.agentSlots[q.agent]
-		if ag == nil || ag.filters == nil || int(q.idx) >= len(ag.filters.entries) {
+		if ag == nil || int(q.idx) >= len(ag.filters.entries) {
 			return
 		}
 		if e := ag.filters.entries[q.idx]; e.sub >= 0 && e.seq == q.seq {
@@ -282,7 +278,7 @@ func (a *Allocator) expireFilters(now time.Time) {
 	if a.expiry.pending > 2*a.nfilters+4096 {
 		a.expiry.compact(func(q queued) bool {
 			ag := a.agentSlots[q.agent]
-			return ag != nil && ag.filters != nil && int(q.idx) < len(ag.filters.entries) &&
+			return ag != nil && int(q.idx) < len(ag.filters.entries) &&
 				ag.filters.entries[q.idx].sub >= 0 && ag.filters.entries[q.idx].seq == q.seq
 		})
 	}

@@ -87,13 +87,13 @@ func (a *Allocator) AddFramework(id ids.FrameworkID, info FrameworkInfo, used []
 	a.frameworks[id] = f
 
 	// Adopt what agents reported before the framework came back.
-	for _, ag := range a.holderAgents(id) {
-		for h, res := range ag.holdings {
+	for _, ag := range a.agentOrder {
+		for _, h := range ag.holdings {
 			if h.fw != id {
 				continue
 			}
 			s := a.ensureSub(f, a.roles[h.role])
-			q, _ := a.quantities(res)
+			q, _ := a.quantities(h.res)
 			s.held++
 			s.client.alloc.add(q)
 			s.node.fws.update(&s.client)
@@ -105,23 +105,13 @@ func (a *Allocator) AddFramework(id ids.FrameworkID, info FrameworkInfo, used []
 		if !ok {
 			continue
 		}
-		cur := ag.holdings[holder{id, u.Role}]
+		cur, _ := ag.holdings.get(holder{id, u.Role})
 		if !cur.Equal(u.Resources) {
 			a.untrack(id, u.Role, ag, cur)
 			a.track(id, u.Role, ag, u.Resources)
 		}
 	}
 	return nil
-}
-
-// holderAgents lists the agents where fw holds something, in id order.
-func (a *Allocator) holderAgents(fw ids.FrameworkID) []*agent {
-	out := make([]*agent, 0, len(a.holders[fw]))
-	for ag := range a.holders[fw] {
-		out = append(out, ag)
-	}
-	slices.SortFunc(out, func(x, y *agent) int { return cmpString(string(x.id), string(y.id)) })
-	return out
 }
 
 // subscribe sets f's roles and suppressed roles, joining and leaving roles
@@ -182,11 +172,15 @@ func (a *Allocator) RemoveFramework(id ids.FrameworkID) error {
 	if !ok {
 		return fmt.Errorf("remove framework %s: unknown framework", id)
 	}
-	for _, ag := range a.holderAgents(id) {
-		for _, h := range sortedHolders(ag.holdings) {
-			if h.fw == id {
-				a.untrack(id, h.role, ag, ag.holdings[h])
+	// No index of holdings by framework: this and re-subscription after a
+	// failover are rare, and an index would cost every allocation.
+	for _, ag := range a.agentOrder {
+		for i := 0; i < len(ag.holdings); {
+			if h := ag.holdings[i]; h.fw == id {
+				a.untrack(id, h.role, ag, h.res) // swaps the last holding into i
+				continue
 			}
+			i++
 		}
 	}
 	a.subscribe(f, nil, nil)

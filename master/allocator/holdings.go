@@ -13,6 +13,48 @@ type holder struct {
 	role string
 }
 
+// holdingList is an agent's holdings. They are few (one per framework and
+// role with something there), so a slice beats a map: no hashing, and one
+// cache line instead of a map's scattered groups.
+type holdingList []holding
+
+type holding struct {
+	holder
+	res resources.Resources
+}
+
+func (l holdingList) get(h holder) (resources.Resources, bool) {
+	for i := range l {
+		if l[i].holder == h {
+			return l[i].res, true
+		}
+	}
+	return resources.Resources{}, false
+}
+
+// set replaces or adds h's holding; res must not be empty.
+func (l *holdingList) set(h holder, res resources.Resources) {
+	for i := range *l {
+		if (*l)[i].holder == h {
+			(*l)[i].res = res
+			return
+		}
+	}
+	*l = append(*l, holding{h, res})
+}
+
+func (l *holdingList) del(h holder) {
+	for i := range *l {
+		if (*l)[i].holder == h {
+			last := len(*l) - 1
+			(*l)[i] = (*l)[last]
+			(*l)[last] = holding{}
+			*l = (*l)[:last]
+			return
+		}
+	}
+}
+
 // sub is a framework's place in one role: the client in the role's
 // framework sorter. It exists while the framework subscribes to the role or
 // holds something under it.
@@ -45,21 +87,13 @@ func (a *Allocator) track(fw ids.FrameworkID, role string, ag *agent, res resour
 // is all of ag's free resources, which spares computing what is left.
 func (a *Allocator) trackIn(fw ids.FrameworkID, n *roleNode, s *sub, ag *agent, res resources.Resources, whole bool) {
 	h := holder{fw, n.name}
-	cur, existed := ag.holdings[h]
-	ag.holdings[h] = cur.Add(res)
+	cur, existed := ag.holdings.get(h)
+	ag.holdings.set(h, cur.Add(res))
 	if whole {
 		ag.allocateAll()
 	} else {
 		ag.allocated = ag.allocated.Add(res)
 		ag.refreshFree()
-	}
-	if !existed {
-		holds := a.holders[fw]
-		if holds == nil {
-			holds = make(map[*agent]struct{})
-			a.holders[fw] = holds
-		}
-		holds[ag] = struct{}{}
 	}
 
 	q, u := a.quantitiesOn(ag, res)
@@ -86,23 +120,18 @@ func (a *Allocator) untrack(fw ids.FrameworkID, role string, ag *agent, res reso
 	n := a.roles[role]
 	h := holder{fw, role}
 	gone := false
-	if left := ag.holdings[h].Subtract(res); left.IsEmpty() {
+	cur, _ := ag.holdings.get(h)
+	if left := cur.Subtract(res); left.IsEmpty() {
 		gone = true
-		delete(ag.holdings, h)
-		if !a.holdsOn(fw, ag) {
-			delete(a.holders[fw], ag)
-			if len(a.holders[fw]) == 0 {
-				delete(a.holders, fw)
-			}
-		}
+		ag.holdings.del(h)
 	} else {
-		ag.holdings[h] = left
+		ag.holdings.set(h, left)
 	}
 	// Re-add the holdings rather than subtract: should two reports ever claim
 	// the same port, subtracting one claim must not free the other.
 	var allocated resources.Resources
 	for _, held := range ag.holdings {
-		allocated = allocated.Add(held) // the holding itself when it is the only one
+		allocated = allocated.Add(held.res) // the holding itself when it is the only one
 	}
 	ag.allocated = allocated
 	ag.refreshFree()
@@ -165,15 +194,6 @@ func (a *Allocator) quantities(res resources.Resources) (q, u qvec) {
 		}
 	}
 	return a.qbuf, a.ubuf
-}
-
-func (a *Allocator) holdsOn(fw ids.FrameworkID, ag *agent) bool {
-	for h := range ag.holdings {
-		if h.fw == fw {
-			return true
-		}
-	}
-	return false
 }
 
 // ensureSub returns f's subscription to n, creating it unsubscribed.

@@ -38,14 +38,13 @@ func checkAgents(a *Allocator) error {
 		}
 		a.names.addRes(&total, ag.info.Total, 1, nil)
 		var sum resources.Resources
-		for h, res := range ag.holdings {
-			if res.IsEmpty() {
-				return fmt.Errorf("agent %s: empty holding for %v", ag.id, h)
+		seen := map[holder]bool{}
+		for _, hd := range ag.holdings {
+			if hd.res.IsEmpty() || seen[hd.holder] {
+				return fmt.Errorf("agent %s: empty or duplicate holding for %v", ag.id, hd.holder)
 			}
-			sum = sum.Add(res)
-			if _, ok := a.holders[h.fw][ag]; !ok {
-				return fmt.Errorf("agent %s: holding of %s missing from the index", ag.id, h.fw)
-			}
+			seen[hd.holder] = true
+			sum = sum.Add(hd.res)
 		}
 		if !sum.Equal(ag.allocated) {
 			return fmt.Errorf("agent %s: allocated %q, holdings add up to %q", ag.id, ag.allocated, sum)
@@ -59,13 +58,6 @@ func checkAgents(a *Allocator) error {
 	}
 	if !total.equal(a.total) {
 		return fmt.Errorf("total %v, agents add up to %v", a.total, total)
-	}
-	for fw, agents := range a.holders {
-		for ag := range agents {
-			if a.agents[ag.id] != ag || !a.holdsOn(fw, ag) {
-				return fmt.Errorf("index says %s holds on %s, it does not", fw, ag.id)
-			}
-		}
 	}
 	return nil
 }
@@ -84,7 +76,8 @@ func checkRoles(a *Allocator) error {
 		}
 	}
 	for _, ag := range a.agentOrder {
-		for h, res := range ag.holdings {
+		for _, hd := range ag.holdings {
+			h, res := hd.holder, hd.res
 			v := direct[h.role]
 			v.add(a.names.of(res))
 			direct[h.role] = v
@@ -176,7 +169,8 @@ func checkFrameworks(a *Allocator) error {
 	alloc := map[key]qvec{}
 	held := map[key]int{}
 	for _, ag := range a.agentOrder {
-		for h, res := range ag.holdings {
+		for _, hd := range ag.holdings {
+			h, res := hd.holder, hd.res
 			k := key{string(h.fw), h.role}
 			v := alloc[k]
 			v.add(a.names.of(res))
@@ -247,8 +241,11 @@ func checkFilters(a *Allocator) error {
 	total := 0
 	perSub := map[int32]int{}
 	for _, ag := range a.agentOrder {
-		af := ag.filters
-		if af == nil {
+		af := &ag.filters
+		if af.live == 0 {
+			if len(af.entries) > 0 || len(af.any) > 0 {
+				return fmt.Errorf("agent %s: no live filters, entries kept", ag.id)
+			}
 			continue
 		}
 		live := 0

@@ -361,7 +361,10 @@ func (p *propRun) reserveOrUnreserve(agentID ids.AgentID, ag *refAgent) string {
 		ag.total = ag.total.Subtract(from).Add(to)
 		return desc
 	}
-	for _, h := range sortedHolders(ag.holdings) {
+	hs := slices.SortedFunc(maps.Keys(ag.holdings), func(x, y holder) int {
+		return cmp.Or(cmp.Compare(x.fw, y.fw), cmp.Compare(x.role, y.role))
+	})
+	for _, h := range hs {
 		held := ag.holdings[h]
 		f := p.ref.frameworks[h.fw]
 		if f == nil || r.IntN(2) == 0 {

@@ -103,7 +103,7 @@ func (a *Allocator) UpdateAllocation(al Allocation, ops []Operation) (resources.
 	if role == "" && len(f.roles) == 1 {
 		role = f.roles[0]
 	}
-	held := ag.holdings[holder{al.Framework, role}]
+	held, _ := ag.holdings.get(holder{al.Framework, role})
 	if al.Resources.IsEmpty() || !held.Contains(al.Resources) {
 		return resources.Resources{}, fmt.Errorf("update allocation of framework %s on agent %s role %q: %s is not held (holds %q)",
 			al.Framework, al.Agent, role, al.Resources, held)

@@ -191,8 +191,8 @@ func (a *Allocator) Agent(id ids.AgentID) (AgentStatus, bool) {
 		return AgentStatus{}, false
 	}
 	st := AgentStatus{Info: ag.info, Active: ag.active, Allocated: ag.allocated, Free: ag.free}
-	for h, res := range ag.holdings {
-		st.Holdings = append(st.Holdings, Allocation{Framework: h.fw, Agent: id, Role: h.role, Resources: res})
+	for _, h := range ag.holdings {
+		st.Holdings = append(st.Holdings, Allocation{Framework: h.fw, Agent: id, Role: h.role, Resources: h.res})
 	}
 	slices.SortFunc(st.Holdings, func(x, y Allocation) int {
 		return cmp.Or(cmp.Compare(x.Framework, y.Framework), cmp.Compare(x.Role, y.Role))
