@@ -34,9 +34,9 @@ type agent struct {
 	holdings  holdingList // starts in holdBuf: most agents have one or two
 	holdBuf   [2]holding
 	hasGPUs   bool
-	reserved  bool          // Total has reserved resources
-	resv      []roleQty     // reserved scalars of Total, by role
-	pos       int           // index in Allocator.agentOrder
+	reserved  bool         // Total has reserved resources
+	resv      []roleQty    // reserved scalars of Total, by role
+	pos       int          // index in Allocator.agentOrder
 	filters   agentFilters // empty (live 0) while no filter names this agent
 }
 
