@@ -98,6 +98,7 @@ type Agent struct {
 	recoveryErrors   atomic.Uint64 // checkpoint files found torn or corrupt
 	checkpointErrors atomic.Uint64 // checkpoint writes that failed
 	killAll          atomic.Bool   // KillAllOnStop was called
+	admitted         atomic.Bool   // this process got Registered from a master
 
 	publish chan struct{} // capacity 1: availability changed
 

@@ -72,6 +72,7 @@ func (a *Agent) registered(st *state, m *internalpb.Registered) error {
 	// A (re-)admission is a new session: whatever waits for an
 	// acknowledgement goes out again now rather than at its next retry.
 	st.registered = true
+	a.admitted.Store(true)
 	now := time.Now()
 	st.sum.Retry(now)
 	a.availabilityChanged()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/cairnhq/cairn/api/endpoint"
 	"github.com/cairnhq/cairn/api/internalpb"
+	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/master/gossip"
 	"github.com/cairnhq/cairn/resources"
 )
@@ -39,12 +40,19 @@ func (a *Agent) startGossip(st *state) (*gossip.Gossip, error) {
 	})
 }
 
-// availability is the agent's gossip record.
+// availability is the agent's gossip record. It carries the agent id only
+// once this process was admitted: a restarted agent (with its id on disk)
+// that the master still counts as alive is seen to have forgotten its
+// session, and re-admitted, which reconciles its tasks.
 func (a *Agent) availability(st *state, seq uint64) gossip.Availability {
 	free := a.total.Subtract(st.allocated())
+	var id ids.AgentID
+	if st.registered {
+		id = st.agentID
+	}
 	return gossip.Availability{
 		Role:     gossip.RoleAgent,
-		AgentID:  st.agentID,
+		AgentID:  id,
 		HTTPPort: a.addr.Port(),
 		Hostname: a.cfg.Hostname,
 		Seq:      seq,
@@ -130,6 +138,12 @@ func (a *Agent) membership(ctx context.Context, g *gossip.Gossip) {
 			if !masterAlive(g.Members()) {
 				a.log.Warn("master left the gossip pool; joining again", "master", a.cfg.Master)
 				break
+			}
+			if !a.admitted.Load() {
+				// Not admitted yet: a fresh record makes the master look
+				// again (it ignores a restarted agent's first record for
+				// a few seconds after the previous admission).
+				a.availabilityChanged()
 			}
 		}
 	}
