@@ -36,16 +36,17 @@ type Allocator struct {
 	subSlots     []*sub // by sub.slot; nil once dropped
 	freeSubSlots []int32
 
-	root     *roleNode // not a role: the top of the tree
-	roles    map[string]*roleNode
-	deep     int    // roles with subroles; 0 means the order is the root's
-	roleGen  uint64 // bumped by every change of a role's share or the tree
-	leafGen  uint64 // roleGen leafBuf was flattened at
-	leafBuf  []*client
-	weights  map[string]float64
-	quotas   map[string]*quota
-	total    qvec   // every agent's total, active or not
-	totalGen uint64 // bumped when total changes
+	root         *roleNode // not a role: the top of the tree
+	roles        map[string]*roleNode
+	deep         int    // roles with subroles; 0 means the order is the root's
+	roleGen      uint64 // bumped by every change of a role's share or the tree
+	leafGen      uint64 // roleGen leafBuf was flattened at
+	leafTotalGen uint64
+	leafBuf      []*client
+	weights      map[string]float64
+	quotas       map[string]*quota
+	total        qvec   // every agent's total, active or not
+	totalGen     uint64 // bumped when total changes
 
 	expiry    expiryQueues
 	filterSeq uint64

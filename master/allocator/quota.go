@@ -73,19 +73,17 @@ func (a *Allocator) UpdateQuota(configs []QuotaConfig, force bool) error {
 			return fmt.Errorf("update quota: %w (force overrides)", err)
 		}
 	}
-	for role := range seen {
-		n := a.roles[role]
+	// Switch first: a role created below (an ancestor of a new quota's
+	// role) must find its own, new, quota.
+	a.quotas = next
+	for _, role := range slices.Sorted(maps.Keys(seen)) {
 		if q := next[role]; q != nil {
-			if n == nil {
-				n = a.ensureRole(role)
-			}
-			n.quota = q
-		} else if n != nil {
+			a.ensureRole(role).quota = q
+		} else if n := a.roles[role]; n != nil {
 			n.quota = nil
 			a.maybeDropRole(n)
 		}
 	}
-	a.quotas = next
 	return nil
 }
 

@@ -180,11 +180,11 @@ func (a *Allocator) roleOrder() []*client {
 	if a.deep == 0 {
 		return top
 	}
-	if a.leafGen == a.roleGen && a.leafGen != 0 && a.cfg.RoleSorter != SorterRandom {
+	if a.leafGen == a.roleGen && a.leafTotalGen == a.totalGen && a.leafGen != 0 && a.cfg.RoleSorter != SorterRandom {
 		return a.leafBuf
 	}
 	a.leafBuf = a.flatten(a.leafBuf[:0], top)
-	a.leafGen = a.roleGen
+	a.leafGen, a.leafTotalGen = a.roleGen, a.totalGen
 	return a.leafBuf
 }
 

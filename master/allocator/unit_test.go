@@ -155,3 +155,33 @@ func TestStatus(t *testing.T) {
 		t.Error("Role(nope) found")
 	}
 }
+
+// TestQuotaBatch: UPDATE_QUOTA applies a whole configuration at once, in
+// any order of roles, and all or nothing.
+func TestQuotaBatch(t *testing.T) {
+	a := mustNew(t, Config{AllocationInterval: time.Second})
+	if err := a.AddAgent("a1", AgentInfo{Total: resources.MustParse("cpus:8;mem:8192")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	g := func(v float64) map[string]float64 { return map[string]float64{"cpus": v} }
+	for _, batch := range [][]QuotaConfig{
+		{{Role: "eng/web", Guarantees: g(1)}, {Role: "eng", Guarantees: g(2)}},
+		{{Role: "eng", Guarantees: g(3)}, {Role: "eng/web", Guarantees: g(3)}, {Role: "eng/db", Limits: g(1)}},
+		{{Role: "eng"}, {Role: "eng/web"}, {Role: "eng/db"}},
+	} {
+		if err := a.UpdateQuota(batch, false); err != nil {
+			t.Fatalf("UpdateQuota(%+v): %v", batch, err)
+		}
+		if err := checkInvariants(a); err != nil {
+			t.Fatalf("after %+v: %v", batch, err)
+		}
+	}
+	if len(a.Quotas()) != 0 || len(a.Roles()) != 0 {
+		t.Fatalf("quotas %v, roles %v left", a.Quotas(), a.Roles())
+	}
+	// One bad config refuses the batch.
+	err := a.UpdateQuota([]QuotaConfig{{Role: "ops", Guarantees: g(1)}, {Role: "ops/x", Guarantees: g(2)}}, false)
+	if err == nil || len(a.Quotas()) != 0 {
+		t.Fatalf("a batch breaking the hierarchy: %v, quotas %v", err, a.Quotas())
+	}
+}
