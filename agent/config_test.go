@@ -56,8 +56,20 @@ func TestRegisterFlagsDefaults(t *testing.T) {
 	}
 	if c.Master != "10.0.0.1:5050" || c.Port != 6000 || c.WorkDir != "/var/lib/cairn/agent" || c.GossipPort != 5056 ||
 		c.ExecutorRegistrationTimeout.Minutes() != 2 || c.ExecutorShutdownGracePeriod.Seconds() != 5 ||
-		c.Isolation != "cgroups/cpu,cgroups/mem,cgroups/pids" || !c.CgroupsEnableCFS || c.CgroupsPidsMax != 4096 {
+		c.Isolation != "cgroups/cpu,cgroups/mem,cgroups/pids" || !c.CgroupsEnableCFS || c.CgroupsPidsMax != 4096 ||
+		c.Recover != "reconnect" || !c.Strict || c.RecoveryTimeout.Minutes() != 15 || c.ExecutorReregistrationTimeout.Seconds() != 2 {
 		t.Fatalf("config %+v", c)
+	}
+	if _, err := fs.Parse([]string{"--recover=cleanup", "--no-strict"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Recover != "cleanup" || c.Strict {
+		t.Fatalf("recovery flags: recover %q strict %v", c.Recover, c.Strict)
+	}
+	bad := c
+	bad.Recover = "maybe"
+	if err := bad.validate(); err == nil || !strings.Contains(err.Error(), "--recover") {
+		t.Fatalf("validate --recover=maybe: %v", err)
 	}
 }
 

@@ -12,10 +12,22 @@
 // every network call run in goroutines of their own and report back to the
 // loop, so the loop never blocks on the kernel or the network.
 //
+// Checkpointing and recovery: for frameworks with FrameworkInfo.checkpoint,
+// every run, task and status update (and acknowledgement) is written under
+// <work_dir>/meta through agent/checkpoint before it takes effect, and such
+// executors outlive the agent's shutdown. At start, Run reads the
+// checkpoints, lets the pure agent/recovery decide, and carries the plan out
+// (recover.go): running containers are re-attached and their executors get
+// --executor_reregistration_timeout to re-subscribe, tasks whose executor
+// ended meanwhile are reported, unacknowledged updates are resent once the
+// master (re-)admits this process, and containers no checkpoint accounts
+// for (those of non-checkpointing frameworks) are destroyed.
+//
 // I/O: HTTP server (executor API, internal protocol, legacy /state), HTTP
 // client to the master, gossip (through master/gossip), the containerizer
 // (through the small Containerizer interface), and files under --work_dir
-// (sandboxes, the persisted agent id in <work_dir>/meta).
+// (sandboxes; the agent id and checkpoints in <work_dir>/meta, written
+// synchronously by the state loop, fsync included).
 //
 // Every goroutine the Agent starts is waited for before Run returns.
 package agent
