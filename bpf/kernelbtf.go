@@ -59,6 +59,23 @@ func argIs(t btf.Type, want string) bool {
 	return ok && s.Name == want
 }
 
+// hasMember checks that a kernel struct has a member (also inside anonymous
+// structs and unions): fields that exist only with some kernel options.
+func hasMember(structName, name string) error {
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return err
+	}
+	var s *btf.Struct
+	if err := spec.TypeByName(structName, &s); err != nil {
+		return err
+	}
+	if _, ok := member(s.Members, name); !ok {
+		return fmt.Errorf("%s has no %s", structName, name)
+	}
+	return nil
+}
+
 // rssStatCounters checks that mm_struct.rss_stat is an array of percpu
 // counters with a count field (Linux 6.2+), which bpf/mem reads directly.
 func rssStatCounters() error {

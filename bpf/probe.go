@@ -24,8 +24,7 @@ const (
 	CgroupSKB        Feature = "cgroup_skb programs with bpf_skb_cgroup_id"
 	PerCPUHashMaps   Feature = "per-CPU hash maps"
 	RingBufMaps      Feature = "ring buffer maps"
-	TaskStorageMaps  Feature = "task storage maps"
-	SchedTracepoints Feature = "tracepoints sched_switch, sched_wakeup, sched_wakeup_new"
+	SchedTracepoints Feature = "tracepoint sched_switch(preempt, prev, next) and task_struct.sched_info (CONFIG_SCHED_INFO)"
 	OOMTracepoint    Feature = "tracepoint oom/mark_victim with the victim task as argument"
 	RSSTracepoint    Feature = "tracepoint kmem/rss_stat(mm, member) and mm_struct.rss_stat as percpu counters"
 )
@@ -33,7 +32,7 @@ const (
 // AllFeatures lists every feature Probe checks, in report order.
 var AllFeatures = []Feature{
 	KernelBTF, TracingPrograms, CgroupSKB, PerCPUHashMaps, RingBufMaps,
-	TaskStorageMaps, SchedTracepoints, OOMTracepoint, RSSTracepoint,
+	SchedTracepoints, OOMTracepoint, RSSTracepoint,
 }
 
 // Result is one line of a probe report: Err is nil when the feature works,
@@ -96,13 +95,10 @@ func probe(f Feature) error {
 		err = features.HaveMapType(ebpf.PerCPUHash)
 	case RingBufMaps:
 		err = features.HaveMapType(ebpf.RingBuf)
-	case TaskStorageMaps:
-		err = features.HaveMapType(ebpf.TaskStorage)
 	case SchedTracepoints:
 		err = errors.Join(
 			tracepointArgs("sched_switch", "bool", "task_struct", "task_struct", ""),
-			tracepointArgs("sched_wakeup", "task_struct"),
-			tracepointArgs("sched_wakeup_new", "task_struct"))
+			hasMember("task_struct", "sched_info"))
 	case OOMTracepoint:
 		err = tracepointArgs("mark_victim", "task_struct", "")
 	case RSSTracepoint:

@@ -2,17 +2,24 @@
 
 // SPDX-License-Identifier: GPL-2.0
 //
-// Per-cgroup CPU accounting from the scheduler's tracepoints.
+// Per-cgroup CPU accounting from the sched_switch tracepoint alone.
 //
-// On every sched_switch the slice that just ended is charged to the cgroup of
-// the task leaving the CPU, and the CPU remembers when and for which cgroup the
-// next slice started (struct running), so a reader can add the slice still in
-// flight: the kernel charges time only at switch-out, and a task that is never
-// preempted would otherwise look idle.
+// The scheduler already keeps, per task, the CPU time it ran
+// (se.sum_exec_runtime, the figure cgroups' cpu.stat adds up) and the time it
+// waited runnable on a run queue (sched_info.run_delay, with pcount counting
+// the waits that ended). Both are up to date for the task leaving the CPU when
+// sched_switch fires, and unchanged for the task arriving until after it.
+// So at each switch the program notes, per CPU, the arriving task's two
+// counters, and charges the leaving task's growth since its arrival to the
+// leaving task's cgroup: the slice's CPU time, and the one run-queue wait that
+// ended when the slice began (a log2 histogram of those waits per cgroup).
 //
-// Run-queue delay is the time a task waits runnable before it gets a CPU: from
-// sched_wakeup / sched_wakeup_new, or from being preempted while still
-// runnable, to its next switch-in. Delays go into a log2 histogram per cgroup.
+// No clock is read and no per-task state is kept. Charges go to a small
+// per-CPU cache of cgroups first and reach the cgroups hash map only when
+// evicted, so a switch usually costs one per-CPU array lookup and a few adds.
+// Readers add the cache and the slice still running (charged only at
+// switch-out): from the running task's own counter (/proc/<tid>/schedstat)
+// minus the value noted here.
 //
 // Cgroups are keyed by their cgroup v2 id (the inode number of the cgroup's
 // directory in the unified hierarchy), also on hybrid v1+v2 hosts.
@@ -20,7 +27,6 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -33,29 +39,39 @@ char LICENSE[] SEC("license") = "GPL";
 struct cg_cpu {
 	u64 on_cpu_ns;      // completed slices
 	u64 switches;       // times one of the cgroup's tasks left a CPU
-	u64 involuntary;    // ... while still runnable (preempted, yielded)
+	u64 involuntary;    // ... while still runnable (preempted, yielding)
 	u64 delay_ns;       // sum of run-queue delays
 	u64 delays;         // number of run-queue delays
+	u64 unseen;         // slices whose arrival was not seen: wait unknown
 	u64 delay_slot[DELAY_SLOTS];
 };
 
-// Per CPU: the slice running now. cgroup_id 0 means idle or unknown.
-struct running {
-	u64 start_ns;
-	u64 cgroup_id;
-	u64 seq;            // switches seen on this CPU, to detect a racing read
-	u32 pid;
-	u32 pad;
+// Per CPU: a cgroup's counters not yet added to the cgroups map. Most
+// switches on a CPU go between a handful of cgroups; charging those here
+// saves the hash lookup that dominates the program's cost.
+struct pending {
+	u64 cgroup_id;      // 0: free
+	struct cg_cpu c;
 };
 
-// Per task: since when it has been runnable and waiting, 0 if not.
-struct waiting {
-	u64 since_ns;
+#define CACHED 4
+
+// Per CPU: the slice running now, and the pending counters. The reader adds
+// both to what the cgroups map holds.
+struct running {
+	u64 seq;            // odd while the program updates this struct
+	u64 start_runtime;  // the task's se.sum_exec_runtime when it arrived
+	u64 start_delay;    // its sched_info.run_delay, before this wait was added
+	u64 start_pcount;   // its sched_info.pcount, likewise
+	u64 cgroup_id;      // 0: idle, or nothing known yet
+	u32 pid;            // the task (thread) id
+	u32 evict;          // the cache slot to reuse next
+	struct pending cached[CACHED];
 };
 
 // Per CPU: events the maps had no room for.
 struct lost {
-	u64 cgroup_full;
+	u64 cgroup_full;    // charges dropped: the cgroups map was full
 };
 
 struct {
@@ -74,13 +90,6 @@ struct {
 } runs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct waiting);
-} waits SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, u32);
@@ -88,11 +97,6 @@ struct {
 } losses SEC(".maps");
 
 static const struct cg_cpu zero_cg;
-
-static __always_inline u64 task_cgroup_id(struct task_struct *t)
-{
-	return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-}
 
 static __always_inline struct cg_cpu *cg_entry(u64 id)
 {
@@ -108,6 +112,38 @@ static __always_inline struct cg_cpu *cg_entry(u64 id)
 			l->cgroup_full++;
 	}
 	return c;
+}
+
+// flush adds a cache slot's counters to the cgroups map.
+static __always_inline void flush(struct pending *p)
+{
+	struct cg_cpu *c = cg_entry(p->cgroup_id);
+	if (!c)
+		return;
+	c->on_cpu_ns += p->c.on_cpu_ns;
+	c->switches += p->c.switches;
+	c->involuntary += p->c.involuntary;
+	c->delay_ns += p->c.delay_ns;
+	c->delays += p->c.delays;
+	c->unseen += p->c.unseen;
+	for (int i = 0; i < DELAY_SLOTS; i++)
+		c->delay_slot[i] += p->c.delay_slot[i];
+}
+
+// cached returns the cgroup's counters in this CPU's cache, making room by
+// flushing the oldest slot when the cgroup is not there.
+static __always_inline struct cg_cpu *cached(struct running *run, u64 id)
+{
+	for (int i = 0; i < CACHED; i++)
+		if (run->cached[i].cgroup_id == id)
+			return &run->cached[i].c;
+	struct pending *p = &run->cached[run->evict & (CACHED - 1)];
+	run->evict++;
+	if (p->cgroup_id != 0)
+		flush(p);
+	p->cgroup_id = id;
+	__builtin_memset(&p->c, 0, sizeof(p->c));
+	return &p->c;
 }
 
 static __always_inline u32 delay_slot(u64 ns)
@@ -126,82 +162,64 @@ static __always_inline u32 delay_slot(u64 ns)
 	return r < DELAY_SLOTS ? r : DELAY_SLOTS - 1;
 }
 
-static __always_inline void mark_waiting(struct task_struct *t, u64 now)
+// charge adds prev's slice to prev's cgroup, as of now even if prev moved
+// during the slice.
+//
+// run normally describes prev's arrival on this CPU. It may not: the meter
+// was attached during the slice, or the kernel switched tasks by a path that
+// skips the tracepoint (seen on a virtualised 6.18 kernel, for the host
+// agent's threads) — then run may even describe an older slice of prev. The
+// scheduler's own mark of where the slice began, prev_sum_exec_runtime (set
+// when the fair class picks a task; older for other classes), settles it:
+// the later of the two marks is the slice's start. The run-queue wait is
+// known only for slices whose arrival was seen.
+static __always_inline void charge(struct running *run, struct task_struct *prev, bool preempt)
 {
-	struct waiting *w = bpf_task_storage_get(&waits, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (w)
-		w->since_ns = now;
+	bool seen = run->cgroup_id != 0 && run->pid == (u32)prev->pid;
+	u64 now = prev->se.sum_exec_runtime;
+	u64 start = prev->se.prev_sum_exec_runtime;
+	if (seen && run->start_runtime > start)
+		start = run->start_runtime;
+	struct cg_cpu *c = cached(run, prev->cgroups->dfl_cgrp->kn->id);
+	if (now > start)
+		c->on_cpu_ns += now - start;
+	c->switches++;
+	// Still runnable: preempted or yielding; else it sleeps.
+	if (preempt || prev->__state == 0)
+		c->involuntary++;
+	if (!seen)
+		c->unseen++;
+	else if (prev->sched_info.pcount - run->start_pcount == 1) {
+		u64 d = prev->sched_info.run_delay - run->start_delay;
+		c->delay_ns += d;
+		c->delays++;
+		c->delay_slot[delay_slot(d) & (DELAY_SLOTS - 1)]++;
+	}
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(on_wakeup, struct task_struct *p)
-{
-	mark_waiting(p, bpf_ktime_get_ns());
-	return 0;
-}
-
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(on_wakeup_new, struct task_struct *p)
-{
-	mark_waiting(p, bpf_ktime_get_ns());
-	return 0;
-}
-
+// sched_switch runs with the run queue locked and interrupts off: nothing
+// else on this CPU touches runs or this CPU's share of cgroups meanwhile.
 SEC("tp_btf/sched_switch")
 int BPF_PROG(on_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	u64 now = bpf_ktime_get_ns();
 	u32 zero = 0;
 	struct running *run = bpf_map_lookup_elem(&runs, &zero);
 	if (!run)
 		return 0;
+	__sync_fetch_and_add(&run->seq, 1); // odd: readers retry
 
-	if (prev->pid != 0) {
-		// Still runnable after the switch: preempted or yielding, so
-		// it waits on the run queue from now on. Otherwise it sleeps,
-		// and its wakeup will start the wait.
-		bool runnable = preempt || prev->__state == 0;
-		// The task leaving is current, so the helper gives its cgroup
-		// as of now, even if it moved during the slice.
-		struct cg_cpu *c = cg_entry(bpf_get_current_cgroup_id());
-		if (c) {
-			if (run->start_ns != 0 && run->pid == (u32)prev->pid)
-				c->on_cpu_ns += now - run->start_ns;
-			c->switches++;
-			if (runnable)
-				c->involuntary++;
-		}
-		struct waiting *w = bpf_task_storage_get(&waits, prev, 0,
-							 runnable ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
-		if (w)
-			w->since_ns = runnable ? now : 0;
-	}
+	if (prev->pid != 0)
+		charge(run, prev, preempt);
 
-	run->seq++;
-	if (next->pid == 0) {
-		run->start_ns = now;
-		run->cgroup_id = 0;
-		run->pid = 0;
-		return 0;
-	}
-	u64 cg = task_cgroup_id(next);
-	run->start_ns = now;
-	run->cgroup_id = cg;
 	run->pid = next->pid;
-
-	struct waiting *w = bpf_task_storage_get(&waits, next, 0, 0);
-	if (w && w->since_ns != 0) {
-		u64 since = w->since_ns;
-		w->since_ns = 0;
-		if (now > since) {
-			struct cg_cpu *c = cg_entry(cg);
-			if (c) {
-				u64 d = now - since;
-				c->delay_ns += d;
-				c->delays++;
-				c->delay_slot[delay_slot(d) & (DELAY_SLOTS - 1)]++;
-			}
-		}
+	if (next->pid == 0) {
+		run->cgroup_id = 0;
+	} else {
+		run->cgroup_id = next->cgroups->dfl_cgrp->kn->id;
+		run->start_runtime = next->se.sum_exec_runtime;
+		run->start_delay = next->sched_info.run_delay;
+		run->start_pcount = next->sched_info.pcount;
 	}
+	__sync_fetch_and_add(&run->seq, 1); // even: consistent
 	return 0;
 }

@@ -18,20 +18,25 @@ type cpuCgCpu struct {
 	Involuntary uint64
 	DelayNs     uint64
 	Delays      uint64
+	Unseen      uint64
 	DelaySlot   [32]uint64
 }
 
 type cpuLost struct{ CgroupFull uint64 }
 
 type cpuRunning struct {
-	StartNs  uint64
-	CgroupId uint64
-	Seq      uint64
-	Pid      uint32
-	Pad      uint32
+	Seq          uint64
+	StartRuntime uint64
+	StartDelay   uint64
+	StartPcount  uint64
+	CgroupId     uint64
+	Pid          uint32
+	Evict        uint32
+	Cached       [4]struct {
+		CgroupId uint64
+		C        cpuCgCpu
+	}
 }
-
-type cpuWaiting struct{ SinceNs uint64 }
 
 // loadCpu returns the embedded CollectionSpec for cpu.
 func loadCpu() (*ebpf.CollectionSpec, error) {
@@ -75,9 +80,7 @@ type cpuSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type cpuProgramSpecs struct {
-	OnSwitch    *ebpf.ProgramSpec `ebpf:"on_switch"`
-	OnWakeup    *ebpf.ProgramSpec `ebpf:"on_wakeup"`
-	OnWakeupNew *ebpf.ProgramSpec `ebpf:"on_wakeup_new"`
+	OnSwitch *ebpf.ProgramSpec `ebpf:"on_switch"`
 }
 
 // cpuMapSpecs contains maps before they are loaded into the kernel.
@@ -87,7 +90,6 @@ type cpuMapSpecs struct {
 	Cgroups *ebpf.MapSpec `ebpf:"cgroups"`
 	Losses  *ebpf.MapSpec `ebpf:"losses"`
 	Runs    *ebpf.MapSpec `ebpf:"runs"`
-	Waits   *ebpf.MapSpec `ebpf:"waits"`
 }
 
 // cpuVariableSpecs contains global variables before they are loaded into the kernel.
@@ -119,7 +121,6 @@ type cpuMaps struct {
 	Cgroups *ebpf.Map `ebpf:"cgroups"`
 	Losses  *ebpf.Map `ebpf:"losses"`
 	Runs    *ebpf.Map `ebpf:"runs"`
-	Waits   *ebpf.Map `ebpf:"waits"`
 }
 
 func (m *cpuMaps) Close() error {
@@ -127,7 +128,6 @@ func (m *cpuMaps) Close() error {
 		m.Cgroups,
 		m.Losses,
 		m.Runs,
-		m.Waits,
 	)
 }
 
@@ -141,16 +141,12 @@ type cpuVariables struct {
 //
 // It can be passed to loadCpuObjects or ebpf.CollectionSpec.LoadAndAssign.
 type cpuPrograms struct {
-	OnSwitch    *ebpf.Program `ebpf:"on_switch"`
-	OnWakeup    *ebpf.Program `ebpf:"on_wakeup"`
-	OnWakeupNew *ebpf.Program `ebpf:"on_wakeup_new"`
+	OnSwitch *ebpf.Program `ebpf:"on_switch"`
 }
 
 func (p *cpuPrograms) Close() error {
 	return _CpuClose(
 		p.OnSwitch,
-		p.OnWakeup,
-		p.OnWakeupNew,
 	)
 }
 

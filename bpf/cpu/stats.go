@@ -15,8 +15,13 @@ type Stats struct {
 	Switches    uint64
 	Involuntary uint64
 	// RunQueue holds the delays between a task becoming runnable (wakeup
-	// or preemption) and getting a CPU.
+	// or preemption) and getting a CPU, one per slice.
 	RunQueue Histogram
+	// Unseen counts slices whose start the meter did not see: the meter was
+	// attached during the slice, or the kernel switched to the task without
+	// firing sched_switch (some virtualised kernels do, for a few of their
+	// own threads). Their CPU time is counted; their wait is not in RunQueue.
+	Unseen uint64
 }
 
 // Voluntary returns the switches where the task blocked or slept.
@@ -37,5 +42,6 @@ func (s Stats) Sub(old Stats) Stats {
 		Switches:    sub(s.Switches, old.Switches),
 		Involuntary: sub(s.Involuntary, old.Involuntary),
 		RunQueue:    s.RunQueue.Sub(old.RunQueue),
+		Unseen:      sub(s.Unseen, old.Unseen),
 	}
 }

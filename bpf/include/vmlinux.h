@@ -16,7 +16,9 @@
  *    Field order and the missing fields do not matter; names and types do.
  *
  * Needs: Linux >= 6.2 (mm_struct.rss_stat as percpu_counter[]),
- * >= 5.14 (task_struct.__state), >= 6.8 for the oom/mark_victim task argument.
+ * >= 5.14 (task_struct.__state), CONFIG_SCHED_INFO (task_struct.sched_info),
+ * and an oom/mark_victim tracepoint that passes the victim task (recent
+ * kernels; older ones pass only a pid).
  */
 #ifndef CAIRN_VMLINUX_H
 #define CAIRN_VMLINUX_H
@@ -154,7 +156,19 @@ struct mm_struct {
 	struct percpu_counter rss_stat[4];
 };
 
+struct sched_entity {
+	u64 sum_exec_runtime;
+	u64 prev_sum_exec_runtime;
+};
+
+struct sched_info {
+	unsigned long pcount;
+	unsigned long long run_delay;
+};
+
 struct task_struct {
+	struct sched_entity se;
+	struct sched_info sched_info;
 	unsigned int __state;
 	pid_t pid;
 	pid_t tgid;

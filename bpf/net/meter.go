@@ -22,6 +22,7 @@ type Meter struct {
 	closed bool
 	objs   netObjects
 	links  []link.Link
+	gone   forgotten
 }
 
 // Open loads the programs and attaches them, ingress and egress, to the
@@ -37,7 +38,7 @@ func Open(cgroupRoot string) (*Meter, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("open net meter: %w", err)
 	}
-	m := &Meter{}
+	m := &Meter{gone: forgotten{ids: make(map[uint64]int)}}
 	if err := loadNetObjects(&m.objs, nil); err != nil {
 		return nil, fmt.Errorf("load net meter: %w", err)
 	}
@@ -79,59 +80,6 @@ func (m *Meter) Close() error {
 
 var errClosed = errors.New("net meter is closed")
 
-// Read returns the cgroup's traffic; a cgroup without any reads as zero.
-func (m *Meter) Read(cgroupID uint64) (Stats, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return Stats{}, errClosed
-	}
-	var vals []netTraffic
-	if err := m.objs.Cgroups.Lookup(cgroupID, &vals); err != nil {
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return Stats{}, nil
-		}
-		return Stats{}, fmt.Errorf("read net meter: %w", err)
-	}
-	return sum(vals), nil
-}
-
-// ReadAll returns the traffic of every cgroup that had any.
-func (m *Meter) ReadAll() (map[uint64]Stats, error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return nil, errClosed
-	}
-	out := make(map[uint64]Stats)
-	var (
-		id   uint64
-		vals []netTraffic
-	)
-	it := m.objs.Cgroups.Iterate()
-	for it.Next(&id, &vals) {
-		out[id] = sum(vals)
-	}
-	if err := it.Err(); err != nil {
-		return nil, fmt.Errorf("read net meter: %w", err)
-	}
-	return out, nil
-}
-
-// Forget drops the cgroup's counters. Call it once the cgroup is gone; a
-// cgroup whose sockets still send starts again from zero.
-func (m *Meter) Forget(cgroupID uint64) error {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	if m.closed {
-		return errClosed
-	}
-	if err := m.objs.Cgroups.Delete(cgroupID); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
-		return fmt.Errorf("forget cgroup %d: %w", cgroupID, err)
-	}
-	return nil
-}
-
 // Lost returns how many packets went uncounted because the meter's table was
 // full (16384 cgroups); the agent should warn when it grows.
 func (m *Meter) Lost() (uint64, error) {
@@ -149,15 +97,4 @@ func (m *Meter) Lost() (uint64, error) {
 		n += v.CgroupFull
 	}
 	return n, nil
-}
-
-func sum(vals []netTraffic) Stats {
-	var s Stats
-	for _, v := range vals {
-		s.RxBytes += v.RxBytes
-		s.RxPackets += v.RxPackets
-		s.TxBytes += v.TxBytes
-		s.TxPackets += v.TxPackets
-	}
-	return s
 }

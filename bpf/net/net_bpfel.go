@@ -12,6 +12,16 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type netCache struct {
+	Busy   uint64
+	Seq    uint64
+	Evict  uint64
+	Cached [4]struct {
+		CgroupId uint64
+		T        netTraffic
+	}
+}
+
 type netLost struct{ CgroupFull uint64 }
 
 type netTraffic struct {
@@ -71,6 +81,7 @@ type netProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type netMapSpecs struct {
+	Caches  *ebpf.MapSpec `ebpf:"caches"`
 	Cgroups *ebpf.MapSpec `ebpf:"cgroups"`
 	Losses  *ebpf.MapSpec `ebpf:"losses"`
 }
@@ -101,12 +112,14 @@ func (o *netObjects) Close() error {
 //
 // It can be passed to loadNetObjects or ebpf.CollectionSpec.LoadAndAssign.
 type netMaps struct {
+	Caches  *ebpf.Map `ebpf:"caches"`
 	Cgroups *ebpf.Map `ebpf:"cgroups"`
 	Losses  *ebpf.Map `ebpf:"losses"`
 }
 
 func (m *netMaps) Close() error {
 	return _NetClose(
+		m.Caches,
 		m.Cgroups,
 		m.Losses,
 	)

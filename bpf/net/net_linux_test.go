@@ -123,4 +123,7 @@ func TestTrafficPerCgroup(t *testing.T) {
 	if s, err := m.Read(big.ID); err != nil || s != (net.Stats{}) {
 		t.Errorf("after Forget: %+v, %v; want zero", s, err)
 	}
+	if all, err := m.ReadAll(); err != nil || all[big.ID] != (net.Stats{}) {
+		t.Errorf("after Forget, ReadAll has %+v, %v", all[big.ID], err)
+	}
 }

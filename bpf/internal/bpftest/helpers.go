@@ -27,13 +27,16 @@ var helpers = map[string]func(args []string) error{
 	"pong": pong,
 }
 
-// spin -cpu N -for D: burns D of CPU time on one thread, pinned to CPU N
-// (if N ≥ 0), printing "spinning" first and "spun <ns>" (its thread CPU time)
-// at the end.
+// spin -cpu N -for D [-hold]: burns CPU on one thread, pinned to CPU N (if
+// N ≥ 0), until the whole process has used D (start-up and the runtime's own
+// threads included, so that D is what the process costs), printing
+// "spinning" first and "spun <ns>" (the process's CPU time) at the end; with
+// -hold it then waits for stdin to close.
 func spin(args []string) error {
 	fs := flag.NewFlagSet("spin", flag.ContinueOnError)
 	cpu := fs.Int("cpu", -1, "CPU to pin to")
 	d := fs.Duration("for", 2*time.Second, "CPU time to burn")
+	wait := fs.Bool("hold", false, "wait for stdin to close before exiting")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -51,16 +54,19 @@ func spin(args []string) error {
 		for i := 0; i < 100000; i++ {
 			x += uint64(i) ^ x>>3
 		}
-		if used := threadCPU(); used >= *d {
+		if used := processCPU(); used >= *d {
 			fmt.Println("spun", int64(used), x&1)
+			if *wait {
+				_, _ = io.Copy(io.Discard, os.Stdin)
+			}
 			return nil
 		}
 	}
 }
 
-func threadCPU() time.Duration {
+func processCPU() time.Duration {
 	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts)
+	_ = unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts)
 	return time.Duration(ts.Nano())
 }
 

@@ -5,10 +5,12 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/cairnhq/cairn/internal/kerneltest"
+	"golang.org/x/sys/unix"
 )
 
 // Netns is a named network namespace; the zero Netns is the host's.
@@ -152,3 +154,35 @@ func ip(t testing.TB, ns Netns, args ...string) string {
 
 // Addr formats an address and port for the helpers' -to and -listen flags.
 func Addr(a netip.Addr, port int) string { return netip.AddrPortFrom(a, uint16(port)).String() }
+
+// InNetns runs fn on a thread that is inside ns, and moves the thread back
+// afterwards. Sockets fn creates stay in ns for their whole life, whatever
+// thread later uses them.
+func InNetns(t testing.TB, ns Netns, fn func()) {
+	t.Helper()
+	runtime.LockOSThread()
+	self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer unix.Close(self)
+	target, err := unix.Open(ns.Path(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		runtime.UnlockOSThread()
+		t.Fatal(err)
+	}
+	defer unix.Close(target)
+	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		t.Fatalf("enter netns %s: %v", ns.Name, err)
+	}
+	defer func() {
+		// A thread that cannot go back stays locked, and Go retires it
+		// when the goroutine ends rather than reuse it in the wrong netns.
+		if err := unix.Setns(self, unix.CLONE_NEWNET); err == nil {
+			runtime.UnlockOSThread()
+		}
+	}()
+	fn()
+}
