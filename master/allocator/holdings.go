@@ -60,6 +60,7 @@ func (l *holdingList) del(h holder) {
 // holds something under it.
 type sub struct {
 	slot       int32 // index in Allocator.subSlots: the filter bitsets' bit
+	member     int   // index in node.members
 	fw         *framework
 	node       *roleNode
 	client     client
@@ -213,6 +214,8 @@ func (a *Allocator) ensureSub(f *framework, n *roleNode) *sub {
 	}
 	f.subs[n.name] = s
 	n.subs++
+	s.member = len(n.members)
+	n.members = append(n.members, s)
 	n.fws.add(&s.client)
 	return s
 }
@@ -228,6 +231,10 @@ func (a *Allocator) maybeDropSub(s *sub) {
 	a.setOfferable(s, false)
 	n.fws.remove(&s.client)
 	n.subs--
+	last := n.members[len(n.members)-1]
+	n.members[s.member], last.member = last, s.member
+	n.members[len(n.members)-1] = nil
+	n.members = n.members[:len(n.members)-1]
 	delete(s.fw.subs, n.name)
 	a.subSlots[s.slot] = nil
 	a.freeSubSlots = append(a.freeSubSlots, s.slot)

@@ -224,7 +224,12 @@ func checkFrameworks(a *Allocator) error {
 		}
 	}
 	for name, n := range a.roles {
-		if n.subscribers != subscribers[name] || n.offerable != offerable[name] || n.subs != subs[name] {
+		for i, s := range n.members {
+			if s.member != i || s.node != n || a.subSlots[s.slot] != s {
+				return fmt.Errorf("role %s: member %d wrong", name, i)
+			}
+		}
+		if n.subscribers != subscribers[name] || n.offerable != offerable[name] || n.subs != subs[name] || len(n.members) != n.subs {
 			return fmt.Errorf("role %s: subscribers %d offerable %d subs %d; frameworks say %d, %d, %d",
 				name, n.subscribers, n.offerable, n.subs, subscribers[name], offerable[name], subs[name])
 		}

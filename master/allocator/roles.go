@@ -24,9 +24,10 @@ type roleNode struct {
 	client   client    // this subtree, in parent.kids
 	self     *client   // in kids while there are subroles and direct frameworks or holdings
 
-	fws    sorter // the frameworks' subscriptions
-	fwsGen uint64
-	subs   int // subscriptions in fws
+	fws     sorter // the frameworks' subscriptions
+	fwsGen  uint64
+	subs    int    // subscriptions in fws
+	members []*sub // the same, for status reports
 
 	subscribers  int // frameworks subscribed
 	held         int // direct holdings (framework × agent)

@@ -112,13 +112,11 @@ func (a *Allocator) roleStatus(n *roleNode) RoleStatus {
 		c := n.quota.cfg
 		st.Quota = &QuotaConfig{Role: c.Role, Guarantees: maps.Clone(c.Guarantees), Limits: maps.Clone(c.Limits)}
 	}
-	for _, f := range a.frameworks {
-		if s := f.subs[n.name]; s != nil {
-			if s.subscribed {
-				st.Frameworks = append(st.Frameworks, f.id)
-			}
-			st.Filters += s.nfilters
+	for _, s := range n.members {
+		if s.subscribed {
+			st.Frameworks = append(st.Frameworks, s.fw.id)
 		}
+		st.Filters += s.nfilters
 	}
 	slices.Sort(st.Frameworks)
 	return st
