@@ -10,6 +10,8 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -206,14 +208,20 @@ func enterNetns(path string) error {
 	return nil
 }
 
-// hold -bytes N: maps N bytes of anonymous memory, writes to every page,
-// prints "holding", and keeps it until stdin closes.
+// hold -bytes N: prints "baseline <VmRSS in bytes>", maps N bytes of
+// anonymous memory, writes to every page, prints "holding", and keeps it
+// until stdin closes.
 func hold(args []string) error {
 	fs := flag.NewFlagSet("hold", flag.ContinueOnError)
 	n := fs.Int("bytes", 0, "bytes to hold")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	base, err := selfRSS()
+	if err != nil {
+		return err
+	}
+	fmt.Println("baseline", base)
 	mem, err := unix.Mmap(-1, 0, *n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
 	if err != nil {
 		return err
@@ -272,4 +280,18 @@ func pong(args []string) error {
 			return err
 		}
 	}
+}
+
+func selfRSS() (uint64, error) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc/self/status")
 }
