@@ -89,7 +89,14 @@ func (a *Allocator) track(fw ids.FrameworkID, role string, ag *agent, res resour
 func (a *Allocator) trackIn(fw ids.FrameworkID, n *roleNode, s *sub, ag *agent, res resources.Resources, whole bool) {
 	h := holder{fw, n.name}
 	cur, existed := ag.holdings.get(h)
-	ag.holdings.set(h, cur.Add(res))
+	if whole && ag.fits && existed && len(ag.holdings) == 1 {
+		// The only holder takes the rest: it holds the whole agent, the
+		// total itself, with nothing to add (a framework offered the rest
+		// of an agent it runs a task on).
+		ag.holdings.set(h, ag.info.Total)
+	} else {
+		ag.holdings.set(h, cur.Add(res))
+	}
 	if whole {
 		ag.allocateAll()
 	} else {
@@ -122,7 +129,15 @@ func (a *Allocator) untrack(fw ids.FrameworkID, role string, ag *agent, res reso
 	h := holder{fw, role}
 	gone := false
 	cur, _ := ag.holdings.get(h)
-	if left := cur.Subtract(res); left.IsEmpty() {
+	left := resources.Resources{}
+	if c := &ag.cache; cur.Same(ag.info.Total) && res.Same(c.free) && c.fits {
+		// The whole agent less what was free: what was held before, the
+		// same value, so that the agent's free resources stay cached.
+		left = c.allocated
+	} else {
+		left = cur.Subtract(res)
+	}
+	if left.IsEmpty() {
 		gone = true
 		ag.holdings.del(h)
 	} else {

@@ -2,6 +2,7 @@ package allocator
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -40,12 +41,15 @@ var (
 // twice or beyond what is free, reserved resources only to their role and
 // its subroles, no quota limit crossed, no guarantee's headroom given away,
 // unmet guarantees served as far as the cluster allows.
-var propTrace = false
+var (
+	propTrace = false
+	propSeeds = flag.Uint64("prop.seeds", 400, "seeds TestAgainstReference runs (60 with -short)")
+)
 
 func TestAgainstReference(t *testing.T) {
-	seeds := uint64(400)
+	seeds := *propSeeds
 	if testing.Short() {
-		seeds = 60
+		seeds = min(seeds, 60)
 	}
 	for seed := range seeds {
 		runRandom(t, seed, 150)
