@@ -1,8 +1,15 @@
 // Package master is the Cairn master daemon: the Mesos v1 scheduler API
-// (POST /api/v1/scheduler), a subset of the operator API (POST /api/v1) and
-// the legacy JSON endpoints (/state, /health, ...), agent admission through
-// gossip, and the relay of launches, kills and status updates between
-// frameworks and agents.
+// (POST /api/v1/scheduler), the operator API (POST /api/v1, with its
+// SUBSCRIBE event stream), the legacy JSON endpoints (/state, /slaves,
+// /frameworks, /tasks, /roles, /metrics/snapshot, ..., bare and under
+// /master/), agent admission through gossip, and the relay of launches,
+// kills, status updates and framework/executor messages between frameworks
+// and agents.
+//
+// Leadership. Only the leading master serves frameworks and the operator
+// calls that read or change cluster state; another master answers 307 to the
+// leader (503 while none is known), as Mesos does. A single master always
+// leads (leader.go keeps the code path for replicated masters).
 //
 // Structure. The decisions live in core (core*.go): frameworks, agents,
 // tasks (the latest state each agent reported), outstanding offers and
@@ -22,7 +29,12 @@
 // (so a finished task's resources are re-offered within milliseconds, not at
 // the next --allocation_interval tick), then performs the effects.
 //
-// I/O. Each framework stream is written by its SUBSCRIBE handler goroutine
+// Metrics. /metrics/snapshot and GET_METRICS read the core on the loop;
+// allocation runs are timed by the loop around each Allocate call; system/*
+// keys come from /proc.
+//
+// I/O. Each framework stream (and each operator SUBSCRIBE stream) is
+// written by its SUBSCRIBE handler goroutine
 // from a bounded queue (heartbeats included); a framework that lets the
 // queue fill is disconnected rather than allowed to stall the loop. Each
 // agent has an ordered sender goroutine that POSTs to /internal/v1/* with

@@ -25,7 +25,7 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 		endpoint.Error(w, err)
 		return
 	}
-	if m.redirectToLeader(w, r) {
+	if !answeredByAnyMaster(call.GetType()) && m.redirectToLeader(w, r) {
 		return
 	}
 	if err := checkOperatorCall(call); err != nil {
@@ -49,6 +49,17 @@ func (m *Master) serveOperator(w http.ResponseWriter, r *http.Request) {
 		}
 		endpoint.Reply(w, codec, status, resp)
 	}
+}
+
+// answeredByAnyMaster: calls about this master process itself, which a
+// standby answers too (as in Mesos); the rest go to the leader.
+func answeredByAnyMaster(t masterpb.Call_Type) bool {
+	switch t {
+	case masterpb.Call_GET_HEALTH, masterpb.Call_GET_FLAGS, masterpb.Call_GET_VERSION, masterpb.Call_GET_METRICS,
+		masterpb.Call_GET_LOGGING_LEVEL, masterpb.Call_SET_LOGGING_LEVEL, masterpb.Call_LIST_FILES, masterpb.Call_READ_FILE:
+		return true
+	}
+	return false
 }
 
 var errShuttingDown = &api.HTTPError{Status: http.StatusServiceUnavailable, Msg: "master is shutting down"}

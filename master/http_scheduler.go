@@ -33,13 +33,14 @@ func (m *Master) Handler() http.Handler {
 }
 
 func (m *Master) serveScheduler(w http.ResponseWriter, r *http.Request) {
+	// Only the leader serves frameworks, whatever the body says.
+	if m.redirectToLeader(w, r) {
+		return
+	}
 	call := &schedulerpb.Call{}
 	codec, err := endpoint.Decode(r, call)
 	if err != nil {
 		endpoint.Error(w, err)
-		return
-	}
-	if m.redirectToLeader(w, r) {
 		return
 	}
 	header := r.Header.Get(streamIDHeader)

@@ -97,7 +97,7 @@ func TestLegacyEndpoints(t *testing.T) {
 	s, sid, fid := subscribeJSONStream(t, c, `,"failover_timeout":60`)
 	o := path(nextJSON(t, s, "OFFERS"), "offers", "offers", 0)
 	for i := range 3 {
-		accept := fmt.Sprintf(`{"type":"ACCEPT","framework_id":{"value":%q},"accept":{"offer_ids":[{"value":%q}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"x","task_id":{"value":"t%d"},"agent_id":{"value":%q},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.1}}],"command":{"value":"sleep"}}]}}]}}`,
+		accept := fmt.Sprintf(`{"type":"ACCEPT","framework_id":{"value":%q},"accept":{"offer_ids":[{"value":%q}],"operations":[{"type":"LAUNCH","launch":{"task_infos":[{"name":"x","task_id":{"value":"t%d"},"agent_id":{"value":%q},"resources":[{"name":"cpus","type":"SCALAR","scalar":{"value":0.1}}],"command":{"value":"sleep"}}]}}],"filters":{"refuse_seconds":0}}}`,
 			fid, str(path(o, "id", "value")), i, str(path(o, "agent_id", "value")))
 		if r := post(t, c.base+"/api/v1/scheduler", ctJSON, "", sid, []byte(accept)); r.status != 202 {
 			t.Fatalf("accept: %d %s", r.status, r.body)

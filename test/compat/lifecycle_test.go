@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -36,6 +37,7 @@ func subscribePB(t *testing.T, c *cluster, info *mesospb.FrameworkInfo) *pbFrame
 // next returns the next event of type typ, skipping others.
 func (f *pbFramework) next(typ schedulerpb.Event_Type) *schedulerpb.Event {
 	f.t.Helper()
+	f.s.await(15 * time.Second)
 	for {
 		ev := &schedulerpb.Event{}
 		if err := proto.Unmarshal(f.s.mustNext(), ev); err != nil {
@@ -186,9 +188,13 @@ func TestTaskLifecycle(t *testing.T) {
 	c.agent.waitFor(t, "shutdown_executor")
 
 	f.must(&schedulerpb.Call{Type: schedulerpb.Call_TEARDOWN.Enum()}, 202)
+	f.s.await(15 * time.Second)
 	for {
 		if _, err := f.s.next(); err != nil {
 			break // the master ends the stream
+		}
+		if time.Now().After(f.s.waitTo) {
+			t.Fatal("stream not ended after TEARDOWN")
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnhq/cairn/api/masterpb"
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -163,6 +164,7 @@ func TestOperatorSubscribe(t *testing.T) {
 		}
 		subscribeJSONStream(t, c, "")
 		want := map[masterpb.Event_Type]bool{masterpb.Event_FRAMEWORK_ADDED: false, masterpb.Event_HEARTBEAT: false}
+		s.await(15 * time.Second)
 		for !want[masterpb.Event_FRAMEWORK_ADDED] || !want[masterpb.Event_HEARTBEAT] {
 			want[decode(s.mustNext()).GetType()] = true
 		}

@@ -77,6 +77,7 @@ func get(t *testing.T, url string) reply {
 // RecordIO record (the server writes and flushes one record at a time).
 type rawStream struct {
 	t      *testing.T
+	waitTo time.Time // set by await: the event looked for must come before
 	conn   net.Conn
 	r      *bufio.Reader
 	status int
@@ -175,8 +176,15 @@ func (s *rawStream) next() ([]byte, error) {
 	return c[nl+1:], nil
 }
 
+// await bounds the waits that skip events (heartbeats keep a stream alive
+// forever): the next records must include the awaited one within d.
+func (s *rawStream) await(d time.Duration) { s.waitTo = time.Now().Add(d) }
+
 func (s *rawStream) mustNext() []byte {
 	s.t.Helper()
+	if !s.waitTo.IsZero() && time.Now().After(s.waitTo) {
+		s.t.Fatalf("the awaited event did not come in time")
+	}
 	rec, err := s.next()
 	if err != nil {
 		s.t.Fatalf("read record: %v", err)

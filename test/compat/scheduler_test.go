@@ -70,6 +70,7 @@ func subscribeJSONStream(t *testing.T, c *cluster, extra string) (*rawStream, st
 // nextJSON skips events until one of type typ.
 func nextJSON(t *testing.T, s *rawStream, typ string) map[string]any {
 	t.Helper()
+	s.await(15 * time.Second)
 	for {
 		ev := jsonObj(t, s.mustNext())
 		if str(ev["type"]) == typ {
@@ -170,7 +171,11 @@ func TestSupersededSubscription(t *testing.T) {
 	if str(path(errEv, "error", "message")) == "" {
 		t.Errorf("ERROR without message: %v", errEv)
 	}
+	s1.await(15 * time.Second)
 	for {
+		if !s1.waitTo.IsZero() && time.Now().After(s1.waitTo) {
+			t.Fatal("old stream not ended")
+		}
 		if _, err := s1.next(); err != nil {
 			if err != io.EOF {
 				t.Errorf("old stream ended with %v, want a clean end", err)
