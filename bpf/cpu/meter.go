@@ -24,7 +24,7 @@ type Meter struct {
 	closed bool
 	objs   cpuObjects
 	links  []link.Link
-	gone   forgotten
+	gone   bpf.Tombstones
 }
 
 // Open loads the programs and attaches them to the scheduler tracepoints.
@@ -37,7 +37,7 @@ func Open() (*Meter, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("open cpu meter: %w", err)
 	}
-	m := &Meter{gone: forgotten{ids: make(map[uint64]int)}}
+	m := &Meter{}
 	if err := loadCpuObjects(&m.objs, nil); err != nil {
 		return nil, fmt.Errorf("load cpu meter: %w", err)
 	}

@@ -28,7 +28,7 @@ func (m *Meter) Read(cgroupID uint64) (Stats, error) {
 	if m.closed {
 		return Stats{}, errClosed
 	}
-	if m.gone.has(cgroupID) {
+	if m.gone.Has(cgroupID) {
 		return Stats{}, nil
 	}
 	var vals []cpuCgCpu

@@ -8,7 +8,10 @@
 // mm's RSS counters change; for changes to the current task's own mm the
 // program computes the mm's RSS as the kernel's get_mm_rss() does (file +
 // anon + shmem pages — the figure behind VmRSS, VmHWM and ru_maxrss) and
-// keeps the largest value per cgroup. PeakRSS is therefore the peak RSS of
+// keeps the largest value per cgroup (the running peak of the cgroup that
+// faulted last on a CPU stays in a per-CPU slot until another cgroup faults
+// there, which saves a hash lookup per fault; readers merge the slots).
+// PeakRSS is therefore the peak RSS of
 // the cgroup's largest process since Open, not the sum over its processes;
 // changes made to an mm by another task (reclaim, fork copying into a child)
 // are not attributed, which only ever lowers RSS or precedes the child's own

@@ -72,10 +72,62 @@ static __always_inline u64 rss_pages(struct mm_struct *mm)
 	return COUNTER(mm, MM_FILEPAGES) + COUNTER(mm, MM_ANONPAGES) + COUNTER(mm, MM_SHMEMPAGES);
 }
 
+// The same, by direct loads from a pointer the verifier trusts (a tp_btf
+// argument): several times cheaper than BPF_CORE_READ's probe reads, which
+// matters on a path taken at every page fault.
+static __always_inline u64 counter(s64 v)
+{
+	return v > 0 ? (u64)v : 0;
+}
+
 static __always_inline struct lost *losses_here(void)
 {
 	u32 zero = 0;
 	return bpf_map_lookup_elem(&losses, &zero);
+}
+
+// Per CPU: the peak of the cgroup whose task faulted last on this CPU, not
+// yet merged into the peaks map. A faulting task raises its RSS in long runs
+// of events on one CPU; keeping the running peak here saves the hash lookup
+// that would otherwise dominate every event. A run that interrupts another
+// on the same CPU finds the slot busy and goes to the map directly.
+struct last {
+	u64 busy;      // nonzero while a program run owns the slot
+	u64 cgroup_id; // 0: empty
+	u64 peak;      // pages
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct last);
+} lasts SEC(".maps");
+
+// merge raises the cgroup's peak in the map to at least pages.
+static __always_inline void merge(u64 id, u64 pages)
+{
+	u64 *peak = bpf_map_lookup_elem(&peaks, &id);
+	if (!peak) {
+		if (bpf_map_update_elem(&peaks, &id, &pages, BPF_NOEXIST) == 0)
+			return;
+		peak = bpf_map_lookup_elem(&peaks, &id);
+		if (!peak) {
+			struct lost *l = losses_here();
+			if (l)
+				__sync_fetch_and_add(&l->cgroup_full, 1);
+			return;
+		}
+	}
+	// Per-CPU, but runs can nest on a CPU: compare and swap so the larger
+	// value wins.
+	for (int i = 0; i < 4; i++) {
+		u64 old = *peak;
+		if (pages <= old)
+			break;
+		if (__sync_val_compare_and_swap(peak, old, pages) == old)
+			break;
+	}
 }
 
 SEC("tp_btf/rss_stat")
@@ -86,30 +138,29 @@ int BPF_PROG(on_rss_stat, struct mm_struct *mm, int member)
 	struct task_struct *task = bpf_get_current_task_btf();
 	if (task->mm != mm)
 		return 0;
-	u64 pages = rss_pages(mm);
-	u64 id = bpf_get_current_cgroup_id();
-	u64 *peak = bpf_map_lookup_elem(&peaks, &id);
-	if (!peak) {
-		if (bpf_map_update_elem(&peaks, &id, &pages, BPF_NOEXIST) == 0)
-			return 0;
-		peak = bpf_map_lookup_elem(&peaks, &id);
-		if (!peak) {
-			struct lost *l = losses_here();
-			if (l)
-				__sync_fetch_and_add(&l->cgroup_full, 1);
-			return 0;
+	u64 pages = counter(mm->rss_stat[MM_FILEPAGES].count) +
+		    counter(mm->rss_stat[MM_ANONPAGES].count) +
+		    counter(mm->rss_stat[MM_SHMEMPAGES].count);
+	u64 id = task->cgroups->dfl_cgrp->kn->id;
+
+	u32 zero = 0;
+	struct last *l = bpf_map_lookup_elem(&lasts, &zero);
+	if (l && __sync_fetch_and_add(&l->busy, 1) == 0) {
+		if (l->cgroup_id == id) {
+			if (pages > l->peak)
+				l->peak = pages;
+		} else {
+			if (l->cgroup_id != 0)
+				merge(l->cgroup_id, l->peak);
+			l->cgroup_id = id;
+			l->peak = pages;
 		}
+		__sync_fetch_and_add(&l->busy, -1);
+		return 0;
 	}
-	// Per-CPU, but a fault in task context can be interrupted by one
-	// freeing pages from an interrupt on the same CPU: compare and swap
-	// so the larger value wins.
-	for (int i = 0; i < 4; i++) {
-		u64 old = *peak;
-		if (pages <= old)
-			break;
-		if (__sync_val_compare_and_swap(peak, old, pages) == old)
-			break;
-	}
+	if (l)
+		__sync_fetch_and_add(&l->busy, -1);
+	merge(id, pages);
 	return 0;
 }
 

@@ -12,6 +12,12 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type memLast struct {
+	Busy     uint64
+	CgroupId uint64
+	Peak     uint64
+}
+
 type memLost struct {
 	Events     uint64
 	CgroupFull uint64
@@ -78,6 +84,7 @@ type memProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type memMapSpecs struct {
+	Lasts     *ebpf.MapSpec `ebpf:"lasts"`
 	Losses    *ebpf.MapSpec `ebpf:"losses"`
 	OomEvents *ebpf.MapSpec `ebpf:"oom_events"`
 	Peaks     *ebpf.MapSpec `ebpf:"peaks"`
@@ -110,6 +117,7 @@ func (o *memObjects) Close() error {
 //
 // It can be passed to loadMemObjects or ebpf.CollectionSpec.LoadAndAssign.
 type memMaps struct {
+	Lasts     *ebpf.Map `ebpf:"lasts"`
 	Losses    *ebpf.Map `ebpf:"losses"`
 	OomEvents *ebpf.Map `ebpf:"oom_events"`
 	Peaks     *ebpf.Map `ebpf:"peaks"`
@@ -117,6 +125,7 @@ type memMaps struct {
 
 func (m *memMaps) Close() error {
 	return _MemClose(
+		m.Lasts,
 		m.Losses,
 		m.OomEvents,
 		m.Peaks,

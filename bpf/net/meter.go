@@ -22,7 +22,7 @@ type Meter struct {
 	closed bool
 	objs   netObjects
 	links  []link.Link
-	gone   forgotten
+	gone   bpf.Tombstones
 }
 
 // Open loads the programs and attaches them, ingress and egress, to the
@@ -38,7 +38,7 @@ func Open(cgroupRoot string) (*Meter, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("open net meter: %w", err)
 	}
-	m := &Meter{gone: forgotten{ids: make(map[uint64]int)}}
+	m := &Meter{}
 	if err := loadNetObjects(&m.objs, nil); err != nil {
 		return nil, fmt.Errorf("load net meter: %w", err)
 	}
