@@ -102,6 +102,17 @@ func runAgent(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("agent", err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-drainSignals:
+			log.Info("SIGUSR1: killing every task, then stopping")
+			a.KillAllOnStop()
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	return exitCode("agent", systemd.NewNotifier(log).Supervise(ctx, a.Ready(), a.Run))
 }
 

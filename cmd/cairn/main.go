@@ -19,8 +19,13 @@ func init() {
 	}
 }
 
+// drainSignals delivers SIGUSR1, Mesos's "kill every task, then stop" for
+// an agent (SIGTERM stops it and leaves checkpointed tasks running).
+var drainSignals = make(chan os.Signal, 1)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	signal.Notify(drainSignals, syscall.SIGUSR1)
 	code := run(ctx, os.Args[1:])
 	stop()
 	os.Exit(code)
