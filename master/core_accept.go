@@ -2,6 +2,7 @@ package master
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -16,16 +17,19 @@ import (
 // Accept handles ACCEPT. Invalid offers turn every task into TASK_LOST (or
 // TASK_DROPPED) with REASON_INVALID_OFFERS; an invalid task becomes
 // TASK_ERROR with REASON_TASK_INVALID; valid tasks go to the agent in one
-// run_tasks; what the tasks do not use goes back with the call's filters.
+// run_tasks, and each task group in one of its own (launchGroup); what the
+// tasks do not use goes back with the call's filters.
 func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time) {
 	var launches []*mesospb.TaskInfo
-	var unsupported []*mesospb.TaskInfo
+	var groups []*mesospb.Offer_Operation_LaunchGroup
+	var groupTasks []*mesospb.TaskInfo
 	for _, op := range acc.GetOperations() {
 		switch op.GetType() {
 		case mesospb.Offer_Operation_LAUNCH:
 			launches = append(launches, op.GetLaunch().GetTaskInfos()...)
 		case mesospb.Offer_Operation_LAUNCH_GROUP:
-			unsupported = append(unsupported, op.GetLaunchGroup().GetTaskGroup().GetTasks()...)
+			groups = append(groups, op.GetLaunchGroup())
+			groupTasks = append(groupTasks, op.GetLaunchGroup().GetTaskGroup().GetTasks()...)
 		default:
 			c.log.Warn("offer operation not supported, ignored", "framework_id", f.id, "type", op.GetType().String())
 		}
@@ -40,7 +44,7 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 		if f.partitionAware() {
 			state = mesospb.TaskState_TASK_DROPPED
 		}
-		for _, ti := range append(launches, unsupported...) {
+		for _, ti := range append(launches, groupTasks...) {
 			st := c.masterStatus(ids.TaskID(ti.GetTaskId().GetValue()), ids.AgentID(ti.GetAgentId().GetValue()),
 				state, mesospb.TaskStatus_REASON_INVALID_OFFERS, offerErr, false, now)
 			c.sendUpdate(f, st)
@@ -55,11 +59,6 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 		c.removeOffer(o, false, false, now)
 	}
 	a := c.agents[agentID]
-	for _, ti := range unsupported {
-		st := c.masterStatus(ids.TaskID(ti.GetTaskId().GetValue()), agentID, mesospb.TaskState_TASK_ERROR,
-			mesospb.TaskStatus_REASON_TASK_INVALID, "LAUNCH_GROUP is not supported yet", false, now)
-		c.sendUpdate(f, st)
-	}
 
 	batch := map[ids.TaskID]bool{}
 	executors := map[string]bool{}
@@ -84,6 +83,9 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 			FrameworkInfo: proto.Clone(f.info).(*mesospb.FrameworkInfo),
 			Tasks:         run,
 		})
+	}
+	for _, g := range groups {
+		c.launchGroup(f, a, g, batch, executors, available, now)
 	}
 	for role, left := range available {
 		c.recover(f.id, agentID, role, left, refuseFilter(acc.GetFilters()), now)
@@ -257,4 +259,71 @@ func (c *core) addTask(f *framework, a *agent, ti *mesospb.TaskInfo, role string
 	f.tasks[tid] = t
 	c.opTaskAdded(t)
 	_ = now
+}
+
+// launchGroup handles one LAUNCH_GROUP: the group is launched whole or not
+// at all (every task TASK_ERROR, REASON_TASK_GROUP_INVALID), in one
+// run_tasks carrying the group's executor, whose resources are taken from
+// the offers once (unless that executor already runs on the agent).
+func (c *core) launchGroup(f *framework, a *agent, g *mesospb.Offer_Operation_LaunchGroup, batch map[ids.TaskID]bool,
+	executors map[string]bool, available map[string]resources.Resources, now time.Time) {
+	tasks := g.GetTaskGroup().GetTasks()
+	fail := func(msg string) {
+		for _, ti := range tasks {
+			st := c.masterStatus(ids.TaskID(ti.GetTaskId().GetValue()), a.id, mesospb.TaskState_TASK_ERROR,
+				mesospb.TaskStatus_REASON_TASK_GROUP_INVALID, msg, false, now)
+			c.sendUpdate(f, st)
+		}
+	}
+	ex := g.GetExecutor()
+	switch {
+	case len(tasks) == 0:
+		return
+	case ex == nil || ex.GetExecutorId().GetValue() == "":
+		fail("Task group has no executor with an 'executor_id'")
+		return
+	case ex.GetType() != mesospb.ExecutorInfo_DEFAULT:
+		fail("'ExecutorInfo.type' must be 'DEFAULT' for a task group")
+		return
+	}
+	ex = proto.Clone(ex).(*mesospb.ExecutorInfo)
+	if ex.FrameworkId == nil {
+		ex.FrameworkId = frameworkIDpb(f.id)
+	}
+	// Validate on copies: nothing is taken unless every task is valid.
+	avail := maps.Clone(available)
+	execs := maps.Clone(executors)
+	seen := maps.Clone(batch)
+	withExec := make([]*mesospb.TaskInfo, len(tasks))
+	used := make([]resources.Resources, len(tasks))
+	for i, ti := range tasks {
+		if ti.Executor != nil {
+			fail(fmt.Sprintf("Task %s in a task group must not set 'executor'", ti.GetTaskId().GetValue()))
+			return
+		}
+		// Each task is checked as if it named the group's executor, so the
+		// executor's resources count once for the group.
+		te := proto.Clone(ti).(*mesospb.TaskInfo)
+		te.Command, te.Executor = nil, ex
+		u, err := c.validateTask(f, te, a.id, seen, execs, avail)
+		if err != nil {
+			fail(err.Error())
+			return
+		}
+		seen[ids.TaskID(ti.GetTaskId().GetValue())] = true
+		role := taskRole(f, ti)
+		avail[role] = avail[role].Subtract(u)
+		withExec[i], used[i] = te, u
+	}
+	maps.Copy(available, avail)
+	maps.Copy(executors, execs)
+	maps.Copy(batch, seen)
+	for i, ti := range tasks {
+		c.addTask(f, a, withExec[i], taskRole(f, ti), used[i], now)
+	}
+	c.toAgent(a, "run_tasks", &internalpb.RunTasks{
+		FrameworkInfo: proto.Clone(f.info).(*mesospb.FrameworkInfo),
+		Tasks:         tasks,
+		ExecutorInfo:  ex,
+	})
 }

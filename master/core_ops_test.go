@@ -280,3 +280,58 @@ func TestOperatorEvents(t *testing.T) {
 		t.Error("teardown of an unknown framework not 400")
 	}
 }
+
+func groupCall(fid ids.FrameworkID, offer *mesospb.Offer, ex *mesospb.ExecutorInfo, tasks ...*mesospb.TaskInfo) *schedulerpb.Call {
+	cl := call(fid, schedulerpb.Call_ACCEPT)
+	cl.Accept = &schedulerpb.Call_Accept{OfferIds: []*mesospb.OfferID{offer.GetId()}, Filters: &mesospb.Filters{RefuseSeconds: proto.Float64(0)}, Operations: []*mesospb.Offer_Operation{{
+		Type:        mesospb.Offer_Operation_LAUNCH_GROUP.Enum(),
+		LaunchGroup: &mesospb.Offer_Operation_LaunchGroup{Executor: ex, TaskGroup: &mesospb.TaskGroupInfo{Tasks: tasks}},
+	}}}
+	return cl
+}
+
+func TestLaunchGroup(t *testing.T) {
+	c := testCore(t)
+	fid := subscribe(t, c, "s1", fwInfo())
+	admit(t, c, "a1", "cpus:4;mem:1024")
+	offer := offersFor(t, c, "s1")[0]
+	ex := &mesospb.ExecutorInfo{Type: mesospb.ExecutorInfo_DEFAULT.Enum(), ExecutorId: &mesospb.ExecutorID{Value: proto.String("grp")},
+		Resources: toProto(mustParse("cpus:0.1;mem:32"), "")}
+	mustCall(t, c, groupCall(fid, offer, ex, command("g1", offer.GetAgentId(), "cpus:1"), command("g2", offer.GetAgentId(), "cpus:1")), "s1")
+	eff := c.take()
+	rts := agentMsgs(eff, "run_tasks")
+	if len(rts) != 1 {
+		t.Fatalf("run_tasks = %v", rts)
+	}
+	rt := rts[0].(*internalpb.RunTasks)
+	if rt.GetExecutorInfo().GetExecutorId().GetValue() != "grp" || rt.GetExecutorInfo().GetFrameworkId().GetValue() != string(fid) ||
+		len(rt.GetTasks()) != 2 || rt.GetTasks()[0].GetCommand() == nil {
+		t.Errorf("run_tasks = %v", rt)
+	}
+	if ups := updates(events(eff, "s1")); len(ups) != 0 {
+		t.Errorf("valid group got updates %v", ups)
+	}
+	f := c.frameworks[fid]
+	if f.tasks["g1"].pb.GetExecutorId().GetValue() != "grp" || len(c.viewExecutors().GetExecutors()) != 1 {
+		t.Errorf("group tasks not recorded under their executor")
+	}
+	// The executor's resources counted once: 2 + 0.1 cpus used.
+	used, _ := c.frameworkUse(f)
+	if got := used.Scalar("cpus"); got != 2.1 {
+		t.Errorf("cpus used = %v, want 2.1", got)
+	}
+
+	// One bad task spoils the whole group.
+	offer = offersFor(t, c, "s1")[0]
+	bad := command("g4", offer.GetAgentId(), "cpus:1")
+	bad.Executor = ex
+	mustCall(t, c, groupCall(fid, offer, ex, command("g3", offer.GetAgentId(), "cpus:1"), bad), "s1")
+	eff = c.take()
+	ups := updates(events(eff, "s1"))
+	if len(ups) != 2 || ups[0].GetState() != mesospb.TaskState_TASK_ERROR || ups[0].GetReason() != mesospb.TaskStatus_REASON_TASK_GROUP_INVALID {
+		t.Errorf("invalid group updates = %v", ups)
+	}
+	if len(agentMsgs(eff, "run_tasks")) != 0 || f.tasks["g3"] != nil {
+		t.Error("part of an invalid group launched")
+	}
+}

@@ -219,6 +219,16 @@ func FuzzSchedulerCall(f *testing.F) {
 		}},
 	}}}
 	seedCall(f, accept, true)
+	group := sc(schedulerpb.Call_ACCEPT)
+	group.Accept = &schedulerpb.Call_Accept{OfferIds: []*mesospb.OfferID{oid}, Operations: []*mesospb.Offer_Operation{{
+		Type: mesospb.Offer_Operation_LAUNCH_GROUP.Enum(),
+		LaunchGroup: &mesospb.Offer_Operation_LaunchGroup{
+			Executor: &mesospb.ExecutorInfo{Type: mesospb.ExecutorInfo_DEFAULT.Enum(), ExecutorId: &mesospb.ExecutorID{Value: proto.String("g")},
+				Resources: toProto(mustParse("cpus:0.1;mem:32"), "")},
+			TaskGroup: &mesospb.TaskGroupInfo{Tasks: []*mesospb.TaskInfo{command("g1", aid, "cpus:0.1"), command("g2", aid, "mem:32")}},
+		},
+	}}}
+	seedCall(f, group, true)
 	decline := sc(schedulerpb.Call_DECLINE)
 	decline.Decline = &schedulerpb.Call_Decline{OfferIds: []*mesospb.OfferID{oid}, Filters: &mesospb.Filters{RefuseSeconds: proto.Float64(1)}}
 	seedCall(f, decline, true)
