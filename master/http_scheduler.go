@@ -20,7 +20,7 @@ func (m *Master) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/v1/scheduler", m.serveScheduler)
 	mux.HandleFunc("/api/v1", m.serveOperator)
-	mux.HandleFunc("/api/v1/", m.serveOperator)
+	mux.HandleFunc("/api/v1/{$}", m.serveOperator) // Mesos accepts the trailing slash
 	mux.HandleFunc("/internal/v1/gossip", m.serveGossipSeeds)
 	mux.HandleFunc("/internal/v1/status_update", m.serveStatusUpdate)
 	mux.HandleFunc("/internal/v1/executor_message", m.serveExecutorMessage)

@@ -53,3 +53,19 @@ func TestNotLeaderRedirects(t *testing.T) {
 		t.Errorf("leader's /redirect: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 }
+
+// TestOperatorPaths: /api/v1 and /api/v1/ are the operator API (Mesos's
+// docs use both); other paths under it are not.
+func TestOperatorPaths(t *testing.T) {
+	_, srv := testMaster(t)
+	for path, want := range map[string]int{"/api/v1": 200, "/api/v1/": 200, "/api/v1/executor": 404} {
+		res, err := srv.Client().Post(srv.URL+path, api.ContentTypeJSON, strings.NewReader(`{"type":"GET_HEALTH"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("%s: %d, want %d", path, res.StatusCode, want)
+		}
+	}
+}
