@@ -15,13 +15,14 @@ export CGO_ENABLED := 1
 # nsenter, procps for the tests' process checks, systemd for the unit checks
 # (systemd-analyze) and the test that boots systemd in a namespace.
 DEB_PACKAGES := gcc libc6-dev iproute2 util-linux procps systemd
-# Extra packages for `make proto`.
+# Extra packages for `make proto` and `make bpf`.
 DEB_PROTO    := protobuf-compiler
+DEB_BPF      := clang llvm libbpf-dev
 
 PREFIX       ?= /usr/local
 DESTDIR      ?=
 
-.PHONY: all build run test test-unit vet deps proto install clean
+.PHONY: all build run test test-unit vet deps proto bpf bpf-check install clean
 
 all: build
 
@@ -48,7 +49,7 @@ vet:
 # Every test. Kernel tests need root; with CAIRN_REQUIRE_KERNEL=1 (CI) a kernel
 # test that cannot run fails instead of skipping. The end-to-end tests use the
 # binary built here.
-test: build vet
+test: build vet bpf-check
 	CAIRN_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTEST_FLAGS) ./...
 
 test-unit:
@@ -61,6 +62,16 @@ proto:
 # Installs bin/cairn to $(PREFIX)/bin and the systemd units (see deploy/).
 install: build
 	BIN=$(CURDIR)/$(BIN) deploy/install.sh $(PREFIX) $(DESTDIR)
+
+# Regenerates the committed eBPF objects and their Go bindings (bpf2go).
+bpf:
+	@dpkg -s $(DEB_BPF) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(DEB_BPF); }
+	$(GO) generate ./bpf/...
+
+# Checks the committed eBPF output matches the C sources (needs clang; without
+# it the check says so and passes).
+bpf-check:
+	bpf/gencheck.sh
 
 clean:
 	rm -rf bin
