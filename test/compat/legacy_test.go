@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // snapshotKeys are the /metrics/snapshot keys the reference lists.
@@ -103,6 +104,24 @@ func TestLegacyEndpoints(t *testing.T) {
 			t.Fatalf("accept: %d %s", r.status, r.body)
 		}
 		o = path(nextJSON(t, s, "OFFERS"), "offers", "offers", 0)
+	}
+	// Wait until every task reported its first status (its start time, by
+	// which /tasks sorts).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		list, _ := jsonObj(t, get(t, c.base+"/tasks").body)["tasks"].([]any)
+		started := 0
+		for _, tk := range list {
+			if st, _ := path(tk, "statuses").([]any); len(st) > 0 {
+				started++
+			}
+		}
+		if started == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tasks not started: %v", list)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 	for _, prefix := range []string{"", "/master"} {
 		if r := get(t, c.base+prefix+"/health"); r.status != 200 {
