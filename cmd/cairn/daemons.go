@@ -23,6 +23,9 @@ type logFlags struct {
 	level        string
 	format       string
 	defaultLevel string // INFO when empty
+	// levelVar is the logger's level; the operator API's SET_LOGGING_LEVEL
+	// changes it at run time.
+	levelVar slog.LevelVar
 }
 
 func (l *logFlags) register(fs *flags.Set) {
@@ -48,7 +51,8 @@ func (l *logFlags) logger(component string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("--logging_level=%q: want DEBUG, INFO, WARNING or ERROR", l.level)
 	}
-	opts := &slog.HandlerOptions{Level: lvl}
+	l.levelVar.Set(lvl)
+	opts := &slog.HandlerOptions{Level: &l.levelVar}
 	// Under systemd with journald, structured fields go to the journal.
 	if jh, ok := systemd.Journal(opts); ok && l.format == "text" {
 		return slog.New(jh).With("component", component), nil
@@ -78,6 +82,7 @@ func runMaster(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("master", err)
 	}
+	cfg.LogLevel = &lf.levelVar
 	m, err := master.New(cfg, log)
 	if err != nil {
 		return exitCode("master", err)
@@ -223,6 +228,7 @@ func runDev(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("dev", err)
 	}
+	mcfg.LogLevel = &lf.levelVar
 	m, err := master.New(mcfg, log.With("component", "master"))
 	if err != nil {
 		return exitCode("dev", err)
