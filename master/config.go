@@ -7,9 +7,13 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cairnhq/cairn/internal/flags"
+	"github.com/cairnhq/cairn/master/allocator"
+	"github.com/cairnhq/cairn/resources"
 )
 
 // Version is the master's version until a version package exists.
@@ -28,6 +32,16 @@ type Config struct {
 	OfferTimeout                  time.Duration
 	MaxCompletedFrameworks        int
 	MaxCompletedTasksPerFramework int
+	// Allocation policy (Mesos's flags of the same names). Weights is
+	// "role=weight,..." (allocator.ParseWeights); MinAllocatableResources is
+	// "cpus:0.01|mem:32" (allocator.ParseMinAllocatable); the sorters are
+	// one of allocator.SorterNames(). AllocatorSeed feeds agent shuffling
+	// and the random sorter; 0 derives one from the clock at start.
+	Weights                 string
+	RoleSorter              string
+	FrameworkSorter         string
+	MinAllocatableResources string
+	AllocatorSeed           uint
 
 	// Not flags.
 
@@ -49,6 +63,10 @@ type Config struct {
 	// LogLevel, when set, is the level of the logger passed to New; the
 	// operator's SET_LOGGING_LEVEL lowers it to Debug for a while.
 	LogLevel *slog.LevelVar
+
+	// Parsed by validate.
+	weights        map[string]float64
+	minAllocatable []resources.Resources
 }
 
 // RegisterFlags registers the master's flags on fs with Mesos spellings
@@ -65,7 +83,39 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.Duration(&c.OfferTimeout, "offer_timeout", 0, "rescind offers not used for this long (0: never)")
 	fs.Int(&c.MaxCompletedFrameworks, "max_completed_frameworks", 50, "completed frameworks kept for /state")
 	fs.Int(&c.MaxCompletedTasksPerFramework, "max_completed_tasks_per_framework", 1000, "completed tasks kept per framework")
+	fs.String(&c.Weights, "weights", "", `role weights, "eng=2,ops=0.5"; weights stored by UPDATE_WEIGHTS win after a restart`)
+	fs.String(&c.RoleSorter, "role_sorter", allocator.SorterDRF, "policy ordering roles: "+strings.Join(allocator.SorterNames(), " | "))
+	fs.String(&c.FrameworkSorter, "framework_sorter", allocator.SorterDRF, "policy ordering a role's frameworks: "+strings.Join(allocator.SorterNames(), " | "))
+	fs.String(&c.MinAllocatableResources, "min_allocatable_resources", "cpus:0.01|mem:32",
+		`offer only resources containing one of these quantities, "cpus:0.01|mem:32"`)
+	fs.Uint(&c.AllocatorSeed, "allocator_seed", 0, "seed of agent shuffling and the random sorter (0: from the clock, logged)")
 	c.Flags = fs.Values
+}
+
+// validatePolicy parses and checks the allocation policy flags.
+func (c *Config) validatePolicy() error {
+	w, err := allocator.ParseWeights(c.Weights)
+	if err != nil {
+		return fmt.Errorf("--weights: %w", err)
+	}
+	c.weights = w
+	for _, s := range []struct{ flag, v string }{{"role_sorter", c.RoleSorter}, {"framework_sorter", c.FrameworkSorter}} {
+		if s.v != "" && !slices.Contains(allocator.SorterNames(), s.v) {
+			return fmt.Errorf("--%s %q: not one of %s", s.flag, s.v, strings.Join(allocator.SorterNames(), ", "))
+		}
+	}
+	// Empty keeps the allocator's default (nil), Mesos's "cpus:0.01|mem:32",
+	// so that a Config built in code behaves like the flag's default.
+	c.minAllocatable = nil
+	if c.MinAllocatableResources != "" {
+		if c.minAllocatable, err = allocator.ParseMinAllocatable(c.MinAllocatableResources); err != nil {
+			return fmt.Errorf("--min_allocatable_resources: %w", err)
+		}
+	}
+	if c.AllocatorSeed == 0 {
+		c.AllocatorSeed = uint(time.Now().UnixNano())
+	}
+	return nil
 }
 
 func (c *Config) validate() error {
@@ -94,6 +144,9 @@ func (c *Config) validate() error {
 	}
 	if c.WorkDir == "" {
 		return errors.New("--work_dir is required")
+	}
+	if err := c.validatePolicy(); err != nil {
+		return err
 	}
 	if c.AllocationInterval <= 0 {
 		c.AllocationInterval = time.Second

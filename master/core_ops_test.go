@@ -231,7 +231,7 @@ func TestWeightsAndQuotaPersist(t *testing.T) {
 	}
 	// A new core (a restarted master) over the same registry gets both back.
 	c2 := testCore(t)
-	c2.restorePolicy(c.reg.(*registry.Registry).State())
+	c2.restorePolicy(c.reg.(*registry.Registry).State(), nil)
 	if w := c2.Weights(); len(w) != 1 || w[0].GetWeight() != 3 {
 		t.Errorf("restored weights = %v", w)
 	}

@@ -27,11 +27,19 @@ func conflict(format string, args ...any) error {
 }
 
 // restorePolicy hands the registry's weights and quotas to a new allocator.
-func (c *core) restorePolicy(st *registry.State) {
+// As in Mesos, weights in the registry (set by UPDATE_WEIGHTS) replace the
+// --weights flag's (flagWeights, which the allocator started with) entirely.
+func (c *core) restorePolicy(st *registry.State, flagWeights map[string]float64) {
 	if len(st.GetWeights()) > 0 {
 		w := map[string]float64{}
+		for role := range flagWeights {
+			w[role] = 1
+		}
 		for _, wi := range st.GetWeights() {
 			w[wi.GetRole()] = wi.GetWeight()
+		}
+		if len(flagWeights) > 0 {
+			c.log.Warn("ignoring --weights: weights recovered from the registry", "roles", len(st.GetWeights()))
 		}
 		c.allocErr("restore weights", c.alloc.UpdateWeights(w))
 	}

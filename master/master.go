@@ -68,6 +68,9 @@ func New(cfg Config, log *slog.Logger) (*Master, error) {
 		if alloc, err = newAllocator(cfg); err != nil {
 			return nil, err
 		}
+		// Logged so that a run of the random sorter can be replayed.
+		log.Info("allocator policy", "role_sorter", cfg.RoleSorter, "framework_sorter", cfg.FrameworkSorter,
+			"allocator_seed", cfg.AllocatorSeed)
 	}
 	m := &Master{
 		cfg: cfg, log: log, reg: reg,
@@ -122,7 +125,7 @@ func newCore(log *slog.Logger, id ids.MasterID, alloc Allocator, reg *registry.R
 	for _, g := range st.GetGoneAgents() {
 		c.gone[ids.AgentID(g.GetId().GetValue())] = true
 	}
-	c.restorePolicy(st)
+	c.restorePolicy(st, cfg.weights)
 	now := time.Now()
 	for _, rf := range st.GetFrameworks() {
 		info := rf.GetInfo()
