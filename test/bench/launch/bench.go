@@ -35,9 +35,10 @@ type bench struct {
 	acks   chan *mesospb.TaskStatus
 
 	mu       sync.Mutex
-	tasks    []*taskTimes // by index; nil until launched
-	next     int          // tasks launched
-	terminal int          // tasks in a terminal state
+	tasks    []*taskTimes     // by index; nil until launched
+	next     int              // tasks launched
+	terminal int              // tasks in a terminal state
+	held     []*mesospb.Offer // offers kept while --max_inflight tasks run
 	done     chan struct{}
 	ackErr   error
 }
@@ -104,6 +105,9 @@ func (b *bench) handle(ctx context.Context, ev *schedulerpb.Event) error {
 		return b.offers(ctx, ev.GetOffers().GetOffers())
 	case schedulerpb.Event_UPDATE:
 		b.update(ctx, ev.GetUpdate().GetStatus())
+		if b.o.maxInflight > 0 {
+			return b.launchHeld(ctx)
+		}
 	case schedulerpb.Event_ERROR:
 		return fmt.Errorf("master: %s", ev.GetError().GetMessage())
 	}
@@ -111,45 +115,78 @@ func (b *bench) handle(ctx context.Context, ev *schedulerpb.Event) error {
 }
 
 func (b *bench) offers(ctx context.Context, offers []*mesospb.Offer) error {
+	if b.o.maxInflight > 0 {
+		// Closed loop: keep the offers and launch from them as tasks end.
+		b.held = append(b.held, offers...)
+		return b.launchHeld(ctx)
+	}
 	for _, o := range offers {
-		cpus, mem := scalar(o.GetResources(), "cpus"), scalar(o.GetResources(), "mem")
-		var alloc *mesospb.Resource_AllocationInfo
-		if len(o.GetResources()) > 0 {
-			alloc = o.GetResources()[0].GetAllocationInfo()
+		if err := b.use(ctx, o, len(b.tasks)); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// launchHeld launches from held offers while fewer than --max_inflight tasks
+// are running. Called from the handler goroutine only.
+func (b *bench) launchHeld(ctx context.Context) error {
+	for len(b.held) > 0 {
 		b.mu.Lock()
-		first, n := b.next, 0
-		for b.next < len(b.tasks) && cpus+1e-9 >= b.o.cpus && mem+1e-9 >= b.o.mem {
-			cpus, mem = cpus-b.o.cpus, mem-b.o.mem
-			b.next++
-			n++
-		}
-		all := b.next == len(b.tasks)
+		room := b.o.maxInflight - (b.next - b.terminal)
+		left := len(b.tasks) - b.next
 		b.mu.Unlock()
-		if n == 0 {
-			// Nothing fits: a task must end first, which makes a new offer.
-			secs := 0.0
-			if all {
-				secs = 3600
-			}
-			if err := b.client.Decline(ctx, []*mesospb.OfferID{o.GetId()}, &mesospb.Filters{RefuseSeconds: proto.Float64(secs)}); err != nil {
-				return fmt.Errorf("decline: %w", err)
-			}
-			continue
+		if room <= 0 && left > 0 {
+			return nil
 		}
-		infos := make([]*mesospb.TaskInfo, n)
-		for i := range n {
-			infos[i] = b.task(first+i, o.GetAgentId(), alloc)
+		o := b.held[0]
+		b.held = b.held[1:]
+		if err := b.use(ctx, o, max(room, 0)); err != nil {
+			return err
 		}
-		now := time.Now()
-		b.mu.Lock()
-		for i := range n {
-			b.tasks[first+i] = &taskTimes{accepted: now, state: mesospb.TaskState_TASK_STAGING}
+	}
+	return nil
+}
+
+// use launches up to limit tasks on offer o, or declines it when none fit.
+func (b *bench) use(ctx context.Context, o *mesospb.Offer, limit int) error {
+	cpus, mem := scalar(o.GetResources(), "cpus"), scalar(o.GetResources(), "mem")
+	var alloc *mesospb.Resource_AllocationInfo
+	if len(o.GetResources()) > 0 {
+		alloc = o.GetResources()[0].GetAllocationInfo()
+	}
+	b.mu.Lock()
+	first, n := b.next, 0
+	for n < limit && b.next < len(b.tasks) && cpus+1e-9 >= b.o.cpus && mem+1e-9 >= b.o.mem {
+		cpus, mem = cpus-b.o.cpus, mem-b.o.mem
+		b.next++
+		n++
+	}
+	all := b.next == len(b.tasks)
+	b.mu.Unlock()
+	if n == 0 {
+		// Nothing fits: a task must end first, which makes a new offer.
+		secs := 0.0
+		if all {
+			secs = 3600
 		}
-		b.mu.Unlock()
-		if err := b.client.Launch(ctx, []*mesospb.OfferID{o.GetId()}, infos, &mesospb.Filters{RefuseSeconds: proto.Float64(0)}); err != nil {
-			return fmt.Errorf("launch: %w", err)
+		if err := b.client.Decline(ctx, []*mesospb.OfferID{o.GetId()}, &mesospb.Filters{RefuseSeconds: proto.Float64(secs)}); err != nil {
+			return fmt.Errorf("decline: %w", err)
 		}
+		return nil
+	}
+	infos := make([]*mesospb.TaskInfo, n)
+	for i := range n {
+		infos[i] = b.task(first+i, o.GetAgentId(), alloc)
+	}
+	now := time.Now()
+	b.mu.Lock()
+	for i := range n {
+		b.tasks[first+i] = &taskTimes{accepted: now, state: mesospb.TaskState_TASK_STAGING}
+	}
+	b.mu.Unlock()
+	if err := b.client.Launch(ctx, []*mesospb.OfferID{o.GetId()}, infos, &mesospb.Filters{RefuseSeconds: proto.Float64(0)}); err != nil {
+		return fmt.Errorf("launch: %w", err)
 	}
 	return nil
 }

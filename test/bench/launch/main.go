@@ -50,6 +50,9 @@ type options struct {
 	logLevel   string
 	runtimeDir string
 	dir        string
+	// maxInflight, when positive, bounds the tasks launched but not yet
+	// terminal (a closed loop, like a load generator's connections).
+	maxInflight int
 }
 
 func main() {
@@ -69,6 +72,7 @@ func main() {
 	flag.IntVar(&o.tasks, "tasks", 1000, "number of tasks to launch")
 	flag.Float64Var(&o.cpus, "cpus", 0.01, "cpus per task")
 	flag.Float64Var(&o.mem, "mem", 8, "mem per task, MB")
+	flag.IntVar(&o.maxInflight, "max_inflight", 0, "at most this many tasks launched and not yet terminal (0: pack every offer full)")
 	flag.BoolVar(&o.json, "json", false, "print the result as one JSON object")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after this long")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (with the in-process master and agent) to this file")
