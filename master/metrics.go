@@ -165,6 +165,7 @@ func (m *Master) loopMetrics(snap map[string]float64, now time.Time) {
 		snap["allocator/mesos/resources/"+name+"/total"] = st.Total.Scalar(name)
 		snap["allocator/mesos/resources/"+name+"/offered_or_allocated"] = st.Allocated.Scalar(name)
 	}
+	roleMetrics(snap, c.alloc.Roles())
 }
 
 func b2f(b bool) float64 {
