@@ -210,17 +210,24 @@ func (c *core) Reconcile(f *framework, r *schedulerpb.Call_Reconcile, now time.T
 			continue
 		}
 		aid := ids.AgentID(rt.GetAgentId().GetValue())
+		if _, ok := c.recovered[aid]; ok {
+			// The agent is in the registry but has not re-registered since
+			// this master started: its tasks are not known yet, not lost.
+			// As Mesos, say nothing; the framework reconciles again and the
+			// agent's re-registration brings the real state.
+			continue
+		}
 		state := mesospb.TaskState_TASK_LOST
 		if f.partitionAware() {
 			state = mesospb.TaskState_TASK_UNKNOWN
 		}
+		msg := "Reconciliation: Task is unknown"
 		for _, done := range f.completed {
 			if done.GetTaskId().GetValue() == string(tid) {
-				state = done.GetState()
+				state, msg = done.GetState(), "Reconciliation: Latest task state"
 			}
 		}
-		st := c.masterStatus(tid, aid, state, mesospb.TaskStatus_REASON_RECONCILIATION,
-			"Reconciliation: Task is unknown", false, now)
+		st := c.masterStatus(tid, aid, state, mesospb.TaskStatus_REASON_RECONCILIATION, msg, false, now)
 		c.sendUpdate(f, st)
 	}
 }

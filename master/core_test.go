@@ -436,6 +436,24 @@ func TestReconcile(t *testing.T) {
 	}
 }
 
+// After a master restart, tasks on agents that have not re-registered yet
+// are not answered as lost: they are unknown only until the agent is back.
+func TestReconcileWaitsForRecoveredAgents(t *testing.T) {
+	c := testCore(t)
+	fid, _, _ := launch(t, c, fwInfo())
+	c.recovered["recovering-S9"] = &mesospb.AgentInfo{}
+	r := call(fid, schedulerpb.Call_RECONCILE)
+	r.Reconcile = &schedulerpb.Call_Reconcile{Tasks: []*schedulerpb.Call_Reconcile_Task{
+		{TaskId: taskIDpb("on-recovering"), AgentId: agentIDpb("recovering-S9")},
+		{TaskId: taskIDpb("on-unknown"), AgentId: agentIDpb("nobody-S1")},
+	}}
+	mustCall(t, c, r, "s1")
+	ups := updates(events(c.take(), "s1"))
+	if len(ups) != 1 || ups[0].GetTaskId().GetValue() != "on-unknown" || ups[0].GetState() != mesospb.TaskState_TASK_LOST {
+		t.Fatalf("updates = %v, want only TASK_LOST for the task on an unknown agent", ups)
+	}
+}
+
 func statusUpdate(fid ids.FrameworkID, aid ids.AgentID, tid string, state mesospb.TaskState, uuid string) *internalpb.StatusUpdate {
 	return &internalpb.StatusUpdate{
 		FrameworkId: frameworkIDpb(fid), AgentId: agentIDpb(aid),
