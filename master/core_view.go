@@ -135,16 +135,38 @@ func (c *core) viewExecutors() *masterpb.Response_GetExecutors {
 }
 
 // viewRoles is GET_ROLES: every role the allocator tracks, with its weight,
-// frameworks and allocated resources.
+// frameworks and allocated resources (offers included, as the allocator
+// counts them), and, as in Mesos, roles known only by a weight or a quota.
 func (c *core) viewRoles() *masterpb.Response_GetRoles {
 	out := &masterpb.Response_GetRoles{}
+	seen := map[string]bool{}
 	for _, r := range c.alloc.Roles() {
+		seen[r.Name] = true
 		role := &mesospb.Role{Name: proto.String(r.Name), Weight: proto.Float64(r.Weight), Resources: toProto(r.Allocated, "")}
 		for _, fid := range r.Frameworks {
 			role.Frameworks = append(role.Frameworks, frameworkIDpb(fid))
 		}
 		out.Roles = append(out.Roles, role)
 	}
+	weights := c.alloc.Weights()
+	extra := func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		w, ok := weights[name]
+		if !ok {
+			w = 1
+		}
+		out.Roles = append(out.Roles, &mesospb.Role{Name: proto.String(name), Weight: proto.Float64(w)})
+	}
+	for name := range weights {
+		extra(name)
+	}
+	for _, q := range c.alloc.Quotas() {
+		extra(q.Role)
+	}
+	slices.SortFunc(out.Roles, func(a, b *mesospb.Role) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out
 }
 

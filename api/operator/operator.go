@@ -97,3 +97,10 @@ func (c *Client) State(ctx context.Context) (*masterpb.Response_GetState, error)
 	r, err := c.get(ctx, masterpb.Call_GET_STATE)
 	return r.GetGetState(), err
 }
+
+// Roles returns GET_ROLES: every role the master's allocator tracks, with its
+// weight, frameworks and the resources it holds (offered or in use).
+func (c *Client) Roles(ctx context.Context) (*masterpb.Response_GetRoles, error) {
+	r, err := c.get(ctx, masterpb.Call_GET_ROLES)
+	return r.GetGetRoles(), err
+}

@@ -28,6 +28,7 @@ func init() {
 		"run":      {"run one task and follow it: cairn run [--cpus=0.1 --mem=32] -- CMD [ARGS...]", runTask},
 		"ps":       {"list tasks", runPS},
 		"agents":   {"list agents", runAgents},
+		"roles":    {"list roles: weight, quota, allocated, offered, dominant share", runRoles},
 		"version":  {"print the version", runVersion},
 		"help":     {"show this help", func(context.Context, []string) int { usage(os.Stdout); return 0 }},
 	}
