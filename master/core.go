@@ -110,6 +110,11 @@ type core struct {
 	recovered   map[ids.AgentID]*mesospb.AgentInfo
 	unreachable map[ids.AgentID]time.Time
 	gone        map[ids.AgentID]bool
+	// lostByRemoval remembers the tasks RemoveAgent reported TASK_LOST to
+	// frameworks that are not partition-aware, with their agent: if the
+	// agent comes back still running one, the master kills it (Mesos), as
+	// the framework was already told it is gone. Lazily created.
+	lostByRemoval map[taskKey]ids.AgentID
 	// terminal counts tasks that reached each terminal state (the
 	// master/tasks_<state> counters).
 	terminal map[mesospb.TaskState]uint64

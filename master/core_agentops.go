@@ -99,6 +99,7 @@ func (c *core) MarkAgentGone(id ids.AgentID, now time.Time) error {
 		return &api.HTTPError{Status: http.StatusInternalServerError, Msg: "persist agent gone: " + err.Error()}
 	}
 	c.gone[id] = true
+	c.forgetLostByRemoval(id)
 	delete(c.recovered, id)
 	delete(c.unreachable, id)
 	if admitted {

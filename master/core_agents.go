@@ -82,6 +82,7 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 	delete(c.unreachable, id)
 
 	var used []allocator.Allocation
+	var back []returned
 	reported := map[ids.TaskID]bool{}
 	var shutdown []ids.FrameworkID
 	for _, tpb := range st.GetTasks() {
@@ -111,12 +112,17 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 			used = append(used, allocator.Allocation{Framework: fid, Agent: id, Role: role, Resources: res})
 		}
 		tid := ids.TaskID(tpb.GetTaskId().GetValue())
-		_, had := f.tasks[tid]
+		prev, had := f.tasks[tid]
 		t := &task{pb: proto.Clone(tpb).(*mesospb.Task), agent: id, role: role, res: res, recovered: !live, counted: !live}
 		t.pb.AgentId = agentIDpb(id)
 		f.tasks[tid] = t
 		if !had {
 			c.opTaskAdded(t)
+		}
+		if live {
+			if r, ok := c.returnedTask(f, t, prev); ok {
+				back = append(back, r)
+			}
 		}
 	}
 	for _, ex := range st.GetExecutors() {
@@ -132,6 +138,7 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 	for _, fid := range shutdown {
 		c.toAgent(a, "shutdown_framework", &internalpb.ShutdownFramework{FrameworkId: frameworkIDpb(fid)})
 	}
+	c.tellReturned(a, back, now)
 	c.opAgentAdded(a)
 	c.log.Info("agent admitted", "agent_id", id, "node", node, "addr", addr.String(), "resources", total.String())
 	c.allocateSoon = true
@@ -179,6 +186,9 @@ func (c *core) RemoveAgent(id ids.AgentID, forget bool, now time.Time) {
 				continue
 			}
 			state := lostFor(f, mesospb.TaskState_TASK_UNREACHABLE)
+			if state == mesospb.TaskState_TASK_LOST {
+				c.noteLostByRemoval(f.id, tid, id)
+			}
 			st := c.masterStatusFor(f.id, tid, id, state, mesospb.TaskStatus_REASON_AGENT_REMOVED,
 				"Agent "+string(id)+" removed", true, now)
 			if state == mesospb.TaskState_TASK_UNREACHABLE {
@@ -191,6 +201,7 @@ func (c *core) RemoveAgent(id ids.AgentID, forget bool, now time.Time) {
 		}
 	}
 	if forget {
+		c.forgetLostByRemoval(id)
 		if err := c.reg.Apply(registry.RemoveAgent{ID: id}); err != nil {
 			c.log.Error("persist agent removal", "agent_id", id, "err", err)
 		}
