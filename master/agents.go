@@ -96,8 +96,19 @@ func (m *Master) handleGossip(ev gossip.Event, httpAddr netip.AddrPort) {
 	a := m.core.agentByNode(name)
 	switch ev.Kind {
 	case gossip.Join, gossip.Update:
-		if a != nil && a.addr == httpAddr && !restarted(a, ev.Member, time.Now()) {
-			return
+		m.lastSeen[name] = ev.Member
+		if a != nil && a.addr == httpAddr {
+			av, err := gossip.UnmarshalAvailability(ev.Member.Meta)
+			if err == nil && av.AgentID == a.id {
+				a.idGossiped = true
+			}
+			readmit, wait := restarted(a, av, err, time.Now())
+			if wait > 0 {
+				m.recheckAfter(name, wait)
+			}
+			if !readmit {
+				return
+			}
 		}
 		if m.fetching[name] {
 			return
@@ -110,6 +121,7 @@ func (m *Master) handleGossip(ev gossip.Event, httpAddr netip.AddrPort) {
 			m.fetchAndAdmit(name, httpAddr, gossipAddr)
 		}()
 	case gossip.Fail, gossip.Leave:
+		delete(m.lastSeen, name)
 		if a == nil {
 			return
 		}
@@ -119,19 +131,52 @@ func (m *Master) handleGossip(ev gossip.Event, httpAddr netip.AddrPort) {
 }
 
 // readmitGrace is how long after an admission the agent may still publish
-// availability without the id it was given (the registered message is on
-// its way).
+// availability without the id it was given, while the registered message
+// is on its way and its gossip record has never carried the id.
 const readmitGrace = 5 * time.Second
 
-// restarted reports whether an admitted agent's gossip record says it no
-// longer knows the id we gave it: it restarted faster than gossip could
-// declare it failed, so it must be admitted again.
-func restarted(a *agent, mem gossip.Member, now time.Time) bool {
-	av, err := gossip.UnmarshalAvailability(mem.Meta)
+// restarted reads an admitted agent's gossip record av (err: it could not
+// be decoded). readmit: the agent no longer knows the id it was given (it
+// restarted faster than gossip could declare it failed, and publishes
+// without an id until admitted), so it must be admitted again at once. A
+// record without the id before any record carried it may only mean that
+// the registered message is still on its way: readmit waits for the grace
+// to end, and wait says when to look again.
+func restarted(a *agent, av gossip.Availability, err error, now time.Time) (readmit bool, wait time.Duration) {
 	if err != nil || av.AgentID == a.id {
-		return false
+		return false, 0
 	}
-	return now.Sub(a.registered) > readmitGrace
+	if av.AgentID != "" || a.idGossiped {
+		return true, 0
+	}
+	if left := a.registered.Add(readmitGrace).Sub(now); left > 0 {
+		return false, left
+	}
+	return true, 0
+}
+
+// recheckAfter looks at node's latest gossip record again after d, in case
+// no further record arrives to prompt it (loop goroutine).
+func (m *Master) recheckAfter(node string, d time.Duration) {
+	if m.rechecks[node] {
+		return
+	}
+	m.rechecks[node] = true
+	t := time.AfterFunc(d, func() {
+		m.post(func() {
+			delete(m.rechecks, node)
+			mem, ok := m.lastSeen[node]
+			if !ok {
+				return
+			}
+			if addr, ok := agentHTTPAddr(mem); ok {
+				m.handleGossip(gossip.Event{Kind: gossip.Update, Member: mem}, addr)
+			}
+		})
+	})
+	if m.ctx != nil {
+		context.AfterFunc(m.ctx, func() { t.Stop() })
+	}
 }
 
 // fetchAndAdmit asks the agent for its state (a few tries) and admits it.

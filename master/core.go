@@ -170,6 +170,10 @@ type agent struct {
 	version    string
 	active     bool // false while deactivated or draining
 	draining   bool
+	// idGossiped: its gossip record has carried the id it was given, so
+	// the registered message arrived; a record without it now means the
+	// agent restarted.
+	idGossiped bool
 }
 
 type offer struct {

@@ -41,6 +41,10 @@ type Master struct {
 	watchers map[string]*stream // operator SUBSCRIBE streams
 	senders  map[ids.AgentID]*agentSender
 	fetching map[string]bool // gossip node names being admitted
+	// lastSeen is each agent node's latest gossip record and rechecks the
+	// nodes due another look once their readmission grace ends (loop).
+	lastSeen map[string]gossip.Member
+	rechecks map[string]bool
 
 	leader   leaderState
 	logLevel *logLevel
@@ -81,6 +85,8 @@ func New(cfg Config, log *slog.Logger) (*Master, error) {
 		watchers: map[string]*stream{},
 		senders:  map[ids.AgentID]*agentSender{},
 		fetching: map[string]bool{},
+		lastSeen: map[string]gossip.Member{},
+		rechecks: map[string]bool{},
 		client:   &http.Client{Timeout: 10 * time.Second},
 		logLevel: newLogLevel(cfg.LogLevel),
 		allocRun: newAllocTimer(),
