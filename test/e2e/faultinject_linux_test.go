@@ -17,9 +17,15 @@ import (
 	"github.com/cairnhq/cairn/test/cluster"
 )
 
-// faultIterations is how many times the agent is killed; issue 7 asks for
-// at least 50.
-const faultIterations = 50
+// faultIterations is how many times an agent is killed in all; issue 7
+// asks for at least 50. They are shared among faultAgents agents killed
+// independently of each other: a restarted agent is re-admitted only some
+// seconds after the kill (see the report of this test), so one agent alone
+// would take minutes.
+const (
+	faultIterations = 50
+	faultAgents     = 3
+)
 
 // faultKinds are the tasks launched in every iteration: one that finishes
 // at once, one that fails at once, one that outlives most kills.
@@ -33,16 +39,17 @@ var faultKinds = []struct {
 }
 
 // TestFaultInjectionLaunchAndUpdates is issue 7's third acceptance test:
-// on one cluster, a checkpointing framework launches a few tasks, the agent
-// is killed -9 a random 0-300 ms after the ACCEPT was answered (somewhere
-// in the launch, the checkpointing, the container start or the status
-// updates) and started again on the same work dir, faultIterations times.
-// Each launched task must reach exactly one terminal state through a
-// reliable update the framework acknowledges: the task's real outcome, or
-// a loss the framework is told of (TASK_LOST, TASK_DROPPED, TASK_FAILED
-// from the agent) — never silence, never two different ends, never an end
-// followed by more. The seed is CAIRN_E2E_SEED when set, else the clock;
-// it is logged.
+// on one cluster, a checkpointing framework launches a few tasks on an
+// agent, the agent is killed -9 a random 0-300 ms after the ACCEPT was
+// answered (somewhere in the launch, the checkpointing, the container start
+// or the status updates) and started again on the same work dir; this is
+// repeated faultIterations times, spread over faultAgents agents, each with
+// a framework of its own. Each launched task must reach exactly one
+// terminal state through a reliable update the framework acknowledges: the
+// task's real outcome, or a loss the framework is told of (TASK_LOST,
+// TASK_DROPPED, TASK_FAILED from the agent) — never silence, never two
+// different ends, never an end followed by more. The seed is CAIRN_E2E_SEED
+// when set, else the clock; it is logged.
 func TestFaultInjectionLaunchAndUpdates(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CAIRN_E2E_SEED"); s != "" {
@@ -55,79 +62,80 @@ func TestFaultInjectionLaunchAndUpdates(t *testing.T) {
 	t.Logf("seed %d (CAIRN_E2E_SEED=%d reproduces the kill delays)", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
-	e := newEnv(t, 2)
+	e := newEnv(t, 1+faultAgents)
 	e.startMaster(0)
 	masterAddr := e.c.Node(0).Addr(5050)
-	agent := e.startAgent("agent1", 1, masterAddr, "--hostname=node1", "--resources=cpus:8;mem:4096;disk:1024")
-	e.waitAgents(0, 1)
-	l := &faultLauncher{launched: make(chan launchRecord, 1)}
-	fw := startFailoverFramework(t, masterAddr, "e2e-faults", l.policy)
-
-	start := time.Now()
-	var all []string
-	delays := map[string]time.Duration{}
-	for i := range faultIterations {
-		var ids []string
-		for _, k := range faultKinds {
-			ids = append(ids, fmt.Sprintf("fi-%02d-%s", i, k.name))
-		}
-		delay := time.Duration(rng.IntN(301)) * time.Millisecond
-		iterStart := time.Now()
-		rec := l.launch(t, fw, ids)
-		if rec.err != nil {
-			t.Fatalf("iteration %d: launch: %v", i, rec.err)
-		}
-		all = append(all, ids...)
-		for _, id := range ids {
-			delays[id] = delay
-		}
-
-		time.Sleep(time.Until(rec.at.Add(delay)))
-		if err := agent.proc.Kill(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		<-agent.proc.Done()
-		killedAt := time.Now()
-		e.restart(agent, fmt.Sprintf("agent1-run%02d", i+1))
-		if err := waitLog(agent.proc, "agent recovered", startTimeout); err != nil {
-			t.Fatalf("iteration %d: %v\nsockets on the agent's node:\n%s", i, err, sockets(agent.node))
-		}
-		recoveredAt := time.Now()
-		waitTerminal(t, fw, agent, i, ids)
-		t.Logf("iteration %d: kill %v after ACCEPT; launch %v, recovered %v after the kill, all ended %v after it",
-			i, delay, rec.at.Sub(iterStart).Round(time.Millisecond), recoveredAt.Sub(killedAt).Round(time.Millisecond),
-			time.Since(killedAt).Round(time.Millisecond))
+	var workers []*faultWorker
+	for a := 1; a <= faultAgents; a++ {
+		w := &faultWorker{name: fmt.Sprintf("agent%d", a), host: fmt.Sprintf("node%d", a), delayOf: map[string]time.Duration{}}
+		w.agent = e.startAgent(w.name, a, masterAddr, "--hostname="+w.host, "--resources=cpus:4;mem:2048;disk:1024")
+		workers = append(workers, w)
 	}
+	for i := range faultIterations {
+		w := workers[i%faultAgents]
+		w.delays = append(w.delays, time.Duration(rng.IntN(301))*time.Millisecond)
+	}
+	e.waitAgents(0, faultAgents)
+	for _, w := range workers {
+		w.launcher = &faultLauncher{host: w.host, launched: make(chan launchRecord, 1)}
+		w.fw = startFailoverFramework(t, masterAddr, "e2e-faults-"+w.host, w.launcher.policy)
+	}
+
+	// One goroutine per agent (parallel subtests would be capped at
+	// GOMAXPROCS); failures come back as errors to this goroutine.
+	start := time.Now()
+	errs := make([]error, len(workers))
+	var wg sync.WaitGroup
+	for i, w := range workers {
+		wg.Go(func() { errs[i] = w.run(t, e) })
+	}
+	wg.Wait()
 	took := time.Since(start)
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("%s: %v", workers[i].name, err)
+		}
+	}
 
 	// The whole history of every task.
-	byTask := updatesByTask(fw)
 	outcomes := map[string]int{}
-	for _, id := range all {
-		hs := byTask[id]
-		terminal, uuid, problems := taskHistory(hs)
-		for _, p := range problems {
-			t.Errorf("task %s (killed %v after ACCEPT): %s; history: %s", id, delays[id], p, describe(hs))
+	losses := map[string]int{}  // messages of ends the executor did not report
+	byDelay := map[string]int{} // outcomes by when the agent was killed
+	total := 0
+	for _, w := range workers {
+		byTask := updatesByTask(w.fw)
+		for _, id := range w.ids {
+			total++
+			hs := byTask[id]
+			terminal, uuid, problems := taskHistory(hs)
+			for _, p := range problems {
+				t.Errorf("task %s (killed %v after ACCEPT): %s; history: %s", id, w.delayOf[id], p, describe(hs))
+			}
+			switch {
+			case terminal == mesospb.TaskState_TASK_STAGING:
+				t.Errorf("task %s (killed %v after ACCEPT) never ended; history: %s", id, w.delayOf[id], describe(hs))
+				continue
+			case uuid == nil:
+				t.Errorf("task %s (killed %v after ACCEPT) ended %s only in reconciliation answers, never in a reliable update; history: %s",
+					id, w.delayOf[id], terminal, describe(hs))
+				continue
+			}
+			end := terminalUpdate(hs, uuid)
+			kind := id[strings.LastIndex(id, "-")+1:]
+			if msg := faultOutcomeProblem(kind, end); msg != "" {
+				t.Errorf("task %s (killed %v after ACCEPT): %s; history: %s", id, w.delayOf[id], msg, describe(hs))
+			}
+			outcomes[kind+" "+outcomeName(end)]++
+			bucket := w.delayOf[id] / (100 * time.Millisecond) * (100 * time.Millisecond)
+			byDelay[fmt.Sprintf("killed %v-%v after ACCEPT: %s", bucket, bucket+100*time.Millisecond, outcomeName(end))]++
+			if end.GetSource() != mesospb.TaskStatus_SOURCE_EXECUTOR {
+				losses[fmt.Sprintf("%s %s %q", end.GetState(), end.GetReason(), end.GetMessage())]++
+			}
 		}
-		switch {
-		case terminal == mesospb.TaskState_TASK_STAGING:
-			t.Errorf("task %s (killed %v after ACCEPT) never ended; history: %s", id, delays[id], describe(hs))
-			continue
-		case uuid == nil:
-			t.Errorf("task %s (killed %v after ACCEPT) ended %s only in reconciliation answers, never in a reliable update; history: %s",
-				id, delays[id], terminal, describe(hs))
-			continue
-		}
-		end := terminalUpdate(hs, uuid)
-		kind := id[len("fi-00-"):]
-		if msg := faultOutcomeProblem(kind, end); msg != "" {
-			t.Errorf("task %s (killed %v after ACCEPT): %s; history: %s", id, delays[id], msg, describe(hs))
-		}
-		outcomes[kind+" "+outcomeName(end)]++
+		w.fw.checkAcks()
 	}
-	fw.checkAcks()
 
-	// The master agrees that nothing of it still runs, and the agent keeps
+	// The master agrees that nothing of it still runs, and the agents keep
 	// no container of it.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	tasks, err := e.operator(0).Tasks(ctx)
@@ -140,23 +148,85 @@ func TestFaultInjectionLaunchAndUpdates(t *testing.T) {
 			t.Errorf("master: task %s is still %s", task.GetTaskId().GetValue(), task.GetState())
 		}
 	}
-	killAndDrain(t, fw, agent, nil)
+	for _, w := range workers {
+		killAndDrain(t, w.fw, w.agent, nil)
+	}
 
 	keys := sortedKeys(outcomes)
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%s: %d", k, outcomes[k])
 	}
-	t.Logf("%d iterations, %d tasks in %v (%v per kill and recovery); outcomes: %s",
-		faultIterations, len(all), took.Round(time.Millisecond), (took / faultIterations).Round(time.Millisecond),
-		strings.Join(parts, ", "))
+	t.Logf("%d kills of %d agents, %d tasks, in %v; outcomes: %s",
+		faultIterations, faultAgents, total, took.Round(time.Millisecond), strings.Join(parts, ", "))
+	for _, k := range sortedKeys(losses) {
+		t.Logf("%d tasks ended %s", losses[k], k)
+	}
+	for _, k := range sortedKeys(byDelay) {
+		t.Logf("%s: %d", k, byDelay[k])
+	}
+}
+
+// faultWorker kills one agent again and again under its own framework.
+type faultWorker struct {
+	name, host string
+	agent      *daemon
+	fw         *framework
+	launcher   *faultLauncher
+	delays     []time.Duration // one iteration each
+
+	// Written by run, read once it is over.
+	ids     []string
+	delayOf map[string]time.Duration
+}
+
+// run does the worker's iterations: launch, kill after the iteration's
+// delay, restart, wait until every task launched has ended. It runs on a
+// goroutine of its own and returns what went wrong instead of failing t.
+func (w *faultWorker) run(t *testing.T, e *env) error {
+	for i, delay := range w.delays {
+		var ids []string
+		for _, k := range faultKinds {
+			ids = append(ids, fmt.Sprintf("fi-%s-%02d-%s", w.host, i, k.name))
+		}
+		iterStart := time.Now()
+		rec, err := w.launcher.launch(t, w.fw, ids)
+		if err == nil {
+			err = rec.err
+		}
+		if err != nil {
+			return fmt.Errorf("iteration %d: launch: %w", i, err)
+		}
+		w.ids = append(w.ids, ids...)
+		for _, id := range ids {
+			w.delayOf[id] = delay
+		}
+
+		time.Sleep(time.Until(rec.at.Add(delay)))
+		if err := w.agent.proc.Kill(syscall.SIGKILL); err != nil {
+			return err
+		}
+		<-w.agent.proc.Done()
+		killedAt := time.Now()
+		e.restart(w.agent, fmt.Sprintf("%s-run%02d", w.name, i+1))
+		if err := waitLog(w.agent.proc, "agent recovered", startTimeout); err != nil {
+			return fmt.Errorf("iteration %d: %w\nsockets on the agent's node:\n%s", i, err, sockets(w.agent.node))
+		}
+		recoveredAt := time.Now()
+		if err := waitTerminal(t, w.fw, w.agent, ids); err != nil {
+			return fmt.Errorf("iteration %d: %w", i, err)
+		}
+		t.Logf("%s iteration %d: kill %v after ACCEPT; launch %v, recovered %v after the kill, all ended %v after it",
+			w.name, i, delay, rec.at.Sub(iterStart).Round(time.Millisecond), recoveredAt.Sub(killedAt).Round(time.Millisecond),
+			time.Since(killedAt).Round(time.Millisecond))
+	}
+	return nil
 }
 
 // waitTerminal waits until every task of ids has a terminal update, asking
-// the master to reconcile them every second meanwhile. It fails the test
-// when one has not ended a minute after the others stopped making progress.
-func waitTerminal(t *testing.T, fw *framework, agent *daemon, iteration int, ids []string) {
-	t.Helper()
+// the master to reconcile them every second meanwhile. It gives up after
+// 90 s. Any goroutine may call it.
+func waitTerminal(t *testing.T, fw *framework, agent *daemon, ids []string) error {
 	var lastAsk time.Time
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -168,15 +238,15 @@ func waitTerminal(t *testing.T, fw *framework, agent *daemon, iteration int, ids
 			}
 		}
 		if len(open) == 0 {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
 			var b strings.Builder
 			for _, id := range open {
 				fmt.Fprintf(&b, "\n  %s: %s", id, describe(byTask[id]))
 			}
-			t.Fatalf("iteration %d: %d tasks not terminal 90 s after the kill, despite reconciliation:%s\nagent log:\n%s",
-				iteration, len(open), b.String(), agent.proc.Log())
+			return fmt.Errorf("%d tasks not terminal 90 s after the kill, despite reconciliation:%s\nagent log:\n%s",
+				len(open), b.String(), agent.proc.Log())
 		}
 		if fw.client.Connected() && time.Since(lastAsk) > time.Second {
 			lastAsk = time.Now()
@@ -236,10 +306,11 @@ func outcomeName(st *mesospb.TaskStatus) string {
 		strings.TrimPrefix(st.GetSource().String(), "SOURCE_"), strings.TrimPrefix(st.GetReason().String(), "REASON_"))
 }
 
-// faultLauncher launches the tasks the test asks for on the next offer and
-// declines every other offer for an hour; the test revives offers when it
-// wants a launch.
+// faultLauncher launches the tasks the test asks for on the next offer of
+// its host and declines every other offer for an hour; the test revives
+// offers when it wants a launch.
 type faultLauncher struct {
+	host     string
 	mu       sync.Mutex
 	pending  []string // task ids, in faultKinds order
 	launched chan launchRecord
@@ -253,9 +324,8 @@ type launchRecord struct {
 
 // launch asks for ids to be launched and waits until the ACCEPT was
 // answered, reviving offers every two seconds (the agent may not be
-// admitted again yet).
-func (l *faultLauncher) launch(t *testing.T, fw *framework, ids []string) launchRecord {
-	t.Helper()
+// admitted again yet). Any goroutine may call it.
+func (l *faultLauncher) launch(t *testing.T, fw *framework, ids []string) (launchRecord, error) {
 	l.mu.Lock()
 	l.pending = ids
 	l.mu.Unlock()
@@ -269,34 +339,39 @@ func (l *faultLauncher) launch(t *testing.T, fw *framework, ids []string) launch
 		}
 		select {
 		case rec := <-l.launched:
-			return rec
+			return rec, nil
 		case <-time.After(2 * time.Second):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no offer to launch %v within %v", ids, startTimeout)
+			return launchRecord{}, fmt.Errorf("no offer to launch %v within %v", ids, startTimeout)
 		}
 	}
 }
 
 func (l *faultLauncher) policy(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
-	l.mu.Lock()
-	ids := l.pending
-	l.pending = nil
-	l.mu.Unlock()
-	if len(ids) == 0 {
-		return fw.client.Decline(ctx, offerIDs(offers), refuse(3600))
+	var rest []*mesospb.Offer
+	for _, o := range offers {
+		l.mu.Lock()
+		ids := l.pending
+		if o.GetHostname() == l.host {
+			l.pending = nil
+		}
+		l.mu.Unlock()
+		if len(ids) == 0 || o.GetHostname() != l.host {
+			rest = append(rest, o)
+			continue
+		}
+		var tasks []*mesospb.TaskInfo
+		for i, id := range ids {
+			tasks = append(tasks, commandTask(id, o, 0.1, 16, faultKinds[i].cmd))
+		}
+		err := fw.client.Launch(ctx, offerIDs([]*mesospb.Offer{o}), tasks, refuse(3600))
+		l.launched <- launchRecord{at: time.Now(), err: err}
 	}
-	o := offers[0]
-	var tasks []*mesospb.TaskInfo
-	for i, id := range ids {
-		tasks = append(tasks, commandTask(id, o, 0.1, 16, faultKinds[i].cmd))
+	if len(rest) == 0 {
+		return nil
 	}
-	err := fw.client.Launch(ctx, offerIDs(offers[:1]), tasks, refuse(3600))
-	l.launched <- launchRecord{at: time.Now(), err: err}
-	if len(offers) > 1 {
-		return fw.client.Decline(ctx, offerIDs(offers[1:]), refuse(3600))
-	}
-	return nil
+	return fw.client.Decline(ctx, offerIDs(rest), refuse(3600))
 }
 
 // sockets lists the TCP sockets of a node's namespace with their
