@@ -209,14 +209,16 @@ func (w *faultWorker) run(t *testing.T, e *env) error {
 		<-w.agent.proc.Done()
 		killedAt := time.Now()
 		e.restart(w.agent, fmt.Sprintf("%s-run%02d", w.name, i+1))
-		if err := waitLog(w.agent.proc, "agent recovered", startTimeout); err != nil {
+		// "agent serving" follows the reading of the checkpoints; "agent
+		// recovered" is only logged when an executor was re-attached.
+		if err := waitLog(w.agent.proc, "agent serving", startTimeout); err != nil {
 			return fmt.Errorf("iteration %d: %w\nsockets on the agent's node:\n%s", i, err, sockets(w.agent.node))
 		}
 		recoveredAt := time.Now()
 		if err := waitTerminal(t, w.fw, w.agent, ids); err != nil {
 			return fmt.Errorf("iteration %d: %w", i, err)
 		}
-		t.Logf("%s iteration %d: kill %v after ACCEPT; launch %v, recovered %v after the kill, all ended %v after it",
+		t.Logf("%s iteration %d: kill %v after ACCEPT; launch %v, serving %v after the kill, all ended %v after it",
 			w.name, i, delay, rec.at.Sub(iterStart).Round(time.Millisecond), recoveredAt.Sub(killedAt).Round(time.Millisecond),
 			time.Since(killedAt).Round(time.Millisecond))
 	}
@@ -375,11 +377,36 @@ func (l *faultLauncher) policy(ctx context.Context, fw *framework, offers []*mes
 }
 
 // sockets lists the TCP sockets of a node's namespace with their
-// processes, for a daemon that could not bind its port.
+// processes, and those processes' command lines and parents, for a daemon
+// that could not bind its port.
 func sockets(n *cluster.Node) string {
-	out, err := exec.Command("nsenter", "--net="+n.Netns, "--", "ss", "-tanp").CombinedOutput()
+	out, err := exec.Command("nsenter", "--net="+n.Netns, "--", "ss", "-tanpe").CombinedOutput()
 	if err != nil {
 		return fmt.Sprintf("ss: %v: %s", err, out)
 	}
-	return string(out)
+	var b strings.Builder
+	seen := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, "TIME-WAIT") {
+			continue
+		}
+		b.WriteString(line + "\n")
+		for _, f := range strings.Split(line, "pid=")[1:] {
+			pid := f[:strings.IndexAny(f+",", ",)")]
+			if seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			status, _ := os.ReadFile("/proc/" + pid + "/status")
+			ppid := ""
+			for _, l := range strings.Split(string(status), "\n") {
+				if strings.HasPrefix(l, "PPid:") || strings.HasPrefix(l, "State:") {
+					ppid += strings.Join(strings.Fields(l), " ") + " "
+				}
+			}
+			fmt.Fprintf(&b, "  pid %s: %s %q\n", pid, ppid, strings.ReplaceAll(string(cmdline), "\x00", " "))
+		}
+	}
+	return b.String()
 }
