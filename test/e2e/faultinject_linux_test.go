@@ -129,7 +129,11 @@ func TestFaultInjectionLaunchAndUpdates(t *testing.T) {
 			bucket := w.delayOf[id] / (100 * time.Millisecond) * (100 * time.Millisecond)
 			byDelay[fmt.Sprintf("killed %v-%v after ACCEPT: %s", bucket, bucket+100*time.Millisecond, outcomeName(end))]++
 			if end.GetSource() != mesospb.TaskStatus_SOURCE_EXECUTOR {
-				losses[fmt.Sprintf("%s %s %q", end.GetState(), end.GetReason(), end.GetMessage())]++
+				seen := "never reported running"
+				if reliableUUIDs(hs, mesospb.TaskState_TASK_RUNNING) > 0 {
+					seen = "after TASK_RUNNING"
+				}
+				losses[fmt.Sprintf("%s %s %q (%s)", end.GetState(), end.GetReason(), end.GetMessage(), seen)]++
 			}
 		}
 		w.fw.checkAcks()
