@@ -182,9 +182,11 @@ func testAgentAndMasterRestart(t *testing.T, masterFirst bool) {
 		for _, p := range problems {
 			t.Errorf("task %s: %s; history: %s", id, p, describe(hs))
 		}
-		running := reliableUUIDs(hs, mesospb.TaskState_TASK_RUNNING)
-		if running != 1 {
-			t.Errorf("task %s: %d TASK_RUNNING updates with a uuid, want the executor's one; history: %s", id, running, describe(hs))
+		// The executor made one TASK_STARTING and one TASK_RUNNING.
+		for _, s := range []mesospb.TaskState{mesospb.TaskState_TASK_STARTING, mesospb.TaskState_TASK_RUNNING} {
+			if n := reliableUUIDs(hs, s); n != 1 {
+				t.Errorf("task %s: %d %s updates with a uuid, want the executor's one; history: %s", id, n, s, describe(hs))
+			}
 		}
 		if strings.HasPrefix(id, "sleeper-") && terminal != mesospb.TaskState_TASK_STAGING && len(problems) == 0 {
 			t.Errorf("long task %s was reported %s; history: %s", id, terminal, describe(hs))
@@ -226,6 +228,11 @@ func testAgentAndMasterRestart(t *testing.T, masterFirst bool) {
 	}
 	if running != sleepers {
 		t.Errorf("restarted master: %d of %d long tasks TASK_RUNNING", running, sleepers)
+	}
+
+	// The long tasks' containers are still there.
+	if n := len(containerStates(filepath.Join(agent.runtimeDir, "containers"))); n < sleepers {
+		t.Errorf("%d containers after the restart, want at least the %d long tasks'", n, sleepers)
 	}
 
 	killAndDrain(t, fw, agent, all)
