@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,8 +18,8 @@ import (
 
 // The helpers here serve the tests that restart daemons under a framework
 // that must outlive them: a checkpointing framework with a long failover
-// timeout that reconciles whenever it (re-)subscribes, and a per-task
-// account of every update it heard.
+// timeout that reconciles whenever it (re-)subscribes, restarting a daemon
+// in place, and draining an agent of its tasks before the test ends.
 
 // failoverTimeout keeps a framework registered across a master restart.
 const failoverTimeout = 3600
@@ -121,103 +120,35 @@ func reconcileTasks(ctx context.Context, fw *framework, agentID *mesospb.AgentID
 	return fw.client.Reconcile(ctx, tasks)
 }
 
-// heard is one UPDATE as the framework received it.
-type heard struct {
-	at     time.Time
-	status *mesospb.TaskStatus
+// restart starts d again with its own command line on its node, without
+// waiting for it. The harness's cleanup for d then stops the new process;
+// its log is under the new name.
+func (e *env) restart(d *daemon, name string) {
+	e.t.Helper()
+	d.proc = d.node.Start(name, d.argv, nil)
 }
 
-// reliable reports an update that carries a uuid: one the framework must
-// acknowledge. Reconciliation answers carry none.
-func (h heard) reliable() bool { return len(h.status.GetUuid()) > 0 }
-
-func (h heard) String() string {
-	s := h.status
-	kind := "reconciliation"
-	if h.reliable() {
-		kind = fmt.Sprintf("uuid %x", s.GetUuid()[:4])
-	}
-	reason := ""
-	if s.Reason != nil {
-		reason = ", " + s.GetReason().String()
-	}
-	return fmt.Sprintf("%s (%s, %s%s, %q)", s.GetState(), kind, s.GetSource(), reason, s.GetMessage())
-}
-
-// updatesByTask groups fw's UPDATE events by task id, in arrival order.
-func updatesByTask(fw *framework) map[string][]heard {
-	out := map[string][]heard{}
-	for _, r := range fw.received(schedulerpb.Event_UPDATE) {
-		st := r.ev.GetUpdate().GetStatus()
-		id := st.GetTaskId().GetValue()
-		out[id] = append(out[id], heard{at: r.at, status: st})
-	}
-	return out
-}
-
-// taskHistory checks one task's updates against the rules every task
-// obeys whatever happens to the daemons, and returns the violations:
-//   - at most one terminal state, however it was reported (a reliable
-//     update, a resend of it, or a reconciliation answer);
-//   - per state, at most one uuid (a resend repeats the uuid; a second uuid
-//     is the same transition reported twice);
-//   - once a terminal state was heard, nothing non-terminal follows.
-//
-// terminal is the first terminal state heard (TASK_STAGING when none), and
-// terminalUUID the uuid of the first reliable update reporting it.
-func taskHistory(hs []heard) (terminal mesospb.TaskState, terminalUUID []byte, problems []string) {
-	uuids := map[mesospb.TaskState]map[string]bool{}
-	ended := false
-	for _, h := range hs {
-		s := h.status.GetState()
-		if h.reliable() {
-			if uuids[s] == nil {
-				uuids[s] = map[string]bool{}
-			}
-			uuids[s][string(h.status.GetUuid())] = true
-		}
-		if s.Terminal() {
-			if ended && s != terminal {
-				problems = append(problems, fmt.Sprintf("terminal %s after terminal %s", h, terminal))
-			}
-			if !ended {
-				terminal, ended = s, true
-			}
-			if h.reliable() && terminalUUID == nil && s == terminal {
-				terminalUUID = h.status.GetUuid()
-			}
+// killAndDrain kills the tasks still running while the agent runs, and
+// waits until their containers are gone: checkpointed executors would
+// otherwise outlive the agent's SIGTERM in cleanup.
+func killAndDrain(t *testing.T, fw *framework, agent *daemon, tasks []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sts := fw.statuses()
+	for _, id := range tasks {
+		st := sts[id]
+		if st == nil || st.GetState().Terminal() {
 			continue
 		}
-		if ended {
-			problems = append(problems, fmt.Sprintf("%s after terminal %s", h, terminal))
+		if err := fw.client.Kill(ctx, st.GetTaskId(), st.GetAgentId(), nil); err != nil {
+			t.Errorf("kill %s: %v", id, err)
 		}
 	}
-	for s, us := range uuids {
-		if len(us) > 1 {
-			problems = append(problems, fmt.Sprintf("%s reported %d times with different uuids", s, len(us)))
+	cluster.Eventually(t, startTimeout, func() error {
+		if left := containerStates(filepath.Join(agent.runtimeDir, "containers")); len(left) > 0 {
+			return fmt.Errorf("%d containers left after killing the tasks", len(left))
 		}
-	}
-	if !ended {
-		terminal = mesospb.TaskState_TASK_STAGING
-	}
-	return terminal, terminalUUID, problems
-}
-
-// describe lists a task's updates for a failure message.
-func describe(hs []heard) string {
-	parts := make([]string, len(hs))
-	for i, h := range hs {
-		parts[i] = h.String()
-	}
-	return strings.Join(parts, " -> ")
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+		return nil
+	})
 }

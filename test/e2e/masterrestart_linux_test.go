@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/api/mesospb"
-	"github.com/cairnhq/cairn/api/schedulerpb"
 	"github.com/cairnhq/cairn/test/cluster"
 )
 
@@ -238,39 +237,6 @@ func testAgentAndMasterRestart(t *testing.T, masterFirst bool) {
 	killAndDrain(t, fw, agent, all)
 }
 
-// restart starts d again with its own command line on its node, without
-// waiting for it. The harness's cleanup for d then stops the new process;
-// its log is under the new name.
-func (e *env) restart(d *daemon, name string) {
-	e.t.Helper()
-	d.proc = d.node.Start(name, d.argv, nil)
-}
-
-// killAndDrain kills the tasks still running while the agent runs, and
-// waits until their containers are gone: checkpointed executors would
-// otherwise outlive the agent's SIGTERM in cleanup.
-func killAndDrain(t *testing.T, fw *framework, agent *daemon, tasks []string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	sts := fw.statuses()
-	for _, id := range tasks {
-		st := sts[id]
-		if st == nil || st.GetState().Terminal() {
-			continue
-		}
-		if err := fw.client.Kill(ctx, st.GetTaskId(), st.GetAgentId(), nil); err != nil {
-			t.Errorf("kill %s: %v", id, err)
-		}
-	}
-	cluster.Eventually(t, startTimeout, func() error {
-		if left := containerStates(filepath.Join(agent.runtimeDir, "containers")); len(left) > 0 {
-			return fmt.Errorf("%d containers left after killing the tasks", len(left))
-		}
-		return nil
-	})
-}
-
 // gatedBatch launches, from the first offer, sleepers `sleep 600` tasks and
 // one gated task per exit code, which waits for a file named go in its
 // sandbox, writes one named done, and exits with that code. Later offers
@@ -318,54 +284,4 @@ func gatedOutcome(code int) mesospb.TaskState {
 		return mesospb.TaskState_TASK_FINISHED
 	}
 	return mesospb.TaskState_TASK_FAILED
-}
-
-// runningSince reports a TASK_RUNNING update heard after since (a
-// reconciliation answer or a resend) with no terminal one after it.
-func runningSince(hs []heard, since time.Time) bool {
-	ok := false
-	for _, h := range hs {
-		if !h.at.After(since) {
-			continue
-		}
-		switch s := h.status.GetState(); {
-		case s == mesospb.TaskState_TASK_RUNNING:
-			ok = true
-		case s.Terminal():
-			ok = false
-		}
-	}
-	return ok
-}
-
-// hasTerminal reports a terminal update of state want.
-func hasTerminal(hs []heard, want mesospb.TaskState) bool {
-	for _, h := range hs {
-		if h.status.GetState() == want {
-			return true
-		}
-	}
-	return false
-}
-
-// reliableUUIDs counts the distinct uuids of s among hs.
-func reliableUUIDs(hs []heard, s mesospb.TaskState) int {
-	seen := map[string]bool{}
-	for _, h := range hs {
-		if h.reliable() && h.status.GetState() == s {
-			seen[string(h.status.GetUuid())] = true
-		}
-	}
-	return len(seen)
-}
-
-// firstSubscribedAfter is when fw was first SUBSCRIBED after since (since
-// itself when it never was).
-func firstSubscribedAfter(fw *framework, since time.Time) time.Time {
-	for _, r := range fw.received(schedulerpb.Event_SUBSCRIBED) {
-		if r.at.After(since) {
-			return r.at
-		}
-	}
-	return since
 }
