@@ -29,6 +29,7 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/internal/v1/kill_task", internalPost(a, func() *internalpb.KillTask { return &internalpb.KillTask{} }, a.killTask))
 	mux.HandleFunc("/internal/v1/shutdown_framework", internalPost(a, func() *internalpb.ShutdownFramework { return &internalpb.ShutdownFramework{} }, a.shutdownFramework))
 	mux.HandleFunc("/internal/v1/status_update_ack", internalPost(a, func() *internalpb.StatusUpdateAck { return &internalpb.StatusUpdateAck{} }, a.statusUpdateAck))
+	a.resourceRoutes(mux)
 	fsrv := &files.Server{Root: filepath.Join(a.cfg.WorkDir, "slaves"), AgentID: func() string {
 		id, _ := a.publicID.Load().(ids.AgentID)
 		return string(id)
@@ -38,8 +39,7 @@ func (a *Agent) routes() http.Handler {
 		mux.HandleFunc(prefix+"/health", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 		mux.HandleFunc(prefix+"/state", a.legacyState)
 		mux.HandleFunc(prefix+"/state.json", a.legacyState)
-		mux.HandleFunc(prefix+"/monitor/statistics", a.monitorStatistics)
-		mux.HandleFunc(prefix+"/monitor/statistics.json", a.monitorStatistics)
+		a.monitorRoutes(mux, prefix)
 		mux.HandleFunc(prefix+"/metrics/snapshot", a.metricsSnapshot)
 	}
 	return mux

@@ -9,6 +9,13 @@ import (
 	"github.com/cairnhq/cairn/ids"
 )
 
+// monitorRoutes registers the usage endpoints under prefix ("" or
+// "/slave(1)").
+func (a *Agent) monitorRoutes(mux *http.ServeMux, prefix string) {
+	mux.HandleFunc(prefix+"/monitor/statistics", a.monitorStatistics)
+	mux.HandleFunc(prefix+"/monitor/statistics.json", a.monitorStatistics)
+}
+
 // monitorEntry is one container of /monitor/statistics.
 type monitorEntry struct {
 	ExecutorID   string         `json:"executor_id"`
