@@ -5269,8 +5269,32 @@ type ResourceStatistics struct {
 	NetTcpTimeWaitConnections   *float64                     `protobuf:"fixed64,29,opt,name=net_tcp_time_wait_connections,json=netTcpTimeWaitConnections" json:"net_tcp_time_wait_connections,omitempty"`
 	NetTrafficControlStatistics []*TrafficControlStatistics  `protobuf:"bytes,35,rep,name=net_traffic_control_statistics,json=netTrafficControlStatistics" json:"net_traffic_control_statistics,omitempty"`
 	NetSnmpStatistics           *SNMPStatistics              `protobuf:"bytes,42,opt,name=net_snmp_statistics,json=netSnmpStatistics" json:"net_snmp_statistics,omitempty"`
-	unknownFields               protoimpl.UnknownFields
-	sizeCache                   protoimpl.SizeCache
+	// Cairn's own fields (numbers from 1000 up so they never meet a future
+	// Mesos field). The cpus_* ones come from the eBPF CPU meter and are
+	// absent when the agent measures with cgroup counters only
+	// (--usage_source=cgroups, or auto without eBPF); the mem_* ones are
+	// always set.
+	// Time the container's tasks ran on a CPU, from the scheduler's
+	// sched_switch tracepoint, including the slices running when sampled.
+	CpusOncpuTimeSecs *float64 `protobuf:"fixed64,1000,opt,name=cpus_oncpu_time_secs,json=cpusOncpuTimeSecs" json:"cpus_oncpu_time_secs,omitempty"`
+	// Run-queue delay: time runnable tasks waited for a CPU. The total is
+	// cumulative; p50 and p99 are over the last sampling interval (1 s).
+	CpusRunqueueDelayTotalSecs *float64 `protobuf:"fixed64,1001,opt,name=cpus_runqueue_delay_total_secs,json=cpusRunqueueDelayTotalSecs" json:"cpus_runqueue_delay_total_secs,omitempty"`
+	CpusRunqueueDelayP50Secs   *float64 `protobuf:"fixed64,1002,opt,name=cpus_runqueue_delay_p50_secs,json=cpusRunqueueDelayP50Secs" json:"cpus_runqueue_delay_p50_secs,omitempty"`
+	CpusRunqueueDelayP99Secs   *float64 `protobuf:"fixed64,1003,opt,name=cpus_runqueue_delay_p99_secs,json=cpusRunqueueDelayP99Secs" json:"cpus_runqueue_delay_p99_secs,omitempty"`
+	// Context switches away from the container's tasks; involuntary ones are
+	// preemptions (the task was still runnable).
+	CpusContextSwitches            *uint64 `protobuf:"varint,1004,opt,name=cpus_context_switches,json=cpusContextSwitches" json:"cpus_context_switches,omitempty"`
+	CpusInvoluntaryContextSwitches *uint64 `protobuf:"varint,1005,opt,name=cpus_involuntary_context_switches,json=cpusInvoluntaryContextSwitches" json:"cpus_involuntary_context_switches,omitempty"`
+	// Peak resident memory of the container (eBPF kmem/rss_stat peak of its
+	// largest process, or the largest mem_rss_bytes sampled, whichever is
+	// greater).
+	MemRssPeakBytes *uint64 `protobuf:"varint,1006,opt,name=mem_rss_peak_bytes,json=memRssPeakBytes" json:"mem_rss_peak_bytes,omitempty"`
+	// OOM kills in the container (also counted without eBPF, from the memory
+	// cgroup).
+	MemOomKills   *uint64 `protobuf:"varint,1007,opt,name=mem_oom_kills,json=memOomKills" json:"mem_oom_kills,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResourceStatistics) Reset() {
@@ -5616,6 +5640,62 @@ func (x *ResourceStatistics) GetNetSnmpStatistics() *SNMPStatistics {
 		return x.NetSnmpStatistics
 	}
 	return nil
+}
+
+func (x *ResourceStatistics) GetCpusOncpuTimeSecs() float64 {
+	if x != nil && x.CpusOncpuTimeSecs != nil {
+		return *x.CpusOncpuTimeSecs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusRunqueueDelayTotalSecs() float64 {
+	if x != nil && x.CpusRunqueueDelayTotalSecs != nil {
+		return *x.CpusRunqueueDelayTotalSecs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusRunqueueDelayP50Secs() float64 {
+	if x != nil && x.CpusRunqueueDelayP50Secs != nil {
+		return *x.CpusRunqueueDelayP50Secs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusRunqueueDelayP99Secs() float64 {
+	if x != nil && x.CpusRunqueueDelayP99Secs != nil {
+		return *x.CpusRunqueueDelayP99Secs
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusContextSwitches() uint64 {
+	if x != nil && x.CpusContextSwitches != nil {
+		return *x.CpusContextSwitches
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetCpusInvoluntaryContextSwitches() uint64 {
+	if x != nil && x.CpusInvoluntaryContextSwitches != nil {
+		return *x.CpusInvoluntaryContextSwitches
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetMemRssPeakBytes() uint64 {
+	if x != nil && x.MemRssPeakBytes != nil {
+		return *x.MemRssPeakBytes
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetMemOomKills() uint64 {
+	if x != nil && x.MemOomKills != nil {
+		return *x.MemOomKills
+	}
+	return 0
 }
 
 type ResourceUsage struct {
@@ -13637,7 +13717,7 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\vlimit_bytes\x18\x03 \x01(\x04R\n" +
 	"limitBytes\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x04 \x01(\x04R\tusedBytes\"\x87\x11\n" +
+	"used_bytes\x18\x04 \x01(\x04R\tusedBytes\"\xd4\x14\n" +
 	"\x12ResourceStatistics\x12\x1c\n" +
 	"\ttimestamp\x18\x01 \x02(\x01R\ttimestamp\x12\x1c\n" +
 	"\tprocesses\x18\x1e \x01(\rR\tprocesses\x12\x18\n" +
@@ -13687,7 +13767,15 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\x1anet_tcp_active_connections\x18\x1c \x01(\x01R\x17netTcpActiveConnections\x12@\n" +
 	"\x1dnet_tcp_time_wait_connections\x18\x1d \x01(\x01R\x19netTcpTimeWaitConnections\x12g\n" +
 	"\x1enet_traffic_control_statistics\x18# \x03(\v2\".mesos.v1.TrafficControlStatisticsR\x1bnetTrafficControlStatistics\x12H\n" +
-	"\x13net_snmp_statistics\x18* \x01(\v2\x18.mesos.v1.SNMPStatisticsR\x11netSnmpStatistics\"\xc5\x04\n" +
+	"\x13net_snmp_statistics\x18* \x01(\v2\x18.mesos.v1.SNMPStatisticsR\x11netSnmpStatistics\x120\n" +
+	"\x14cpus_oncpu_time_secs\x18\xe8\a \x01(\x01R\x11cpusOncpuTimeSecs\x12C\n" +
+	"\x1ecpus_runqueue_delay_total_secs\x18\xe9\a \x01(\x01R\x1acpusRunqueueDelayTotalSecs\x12?\n" +
+	"\x1ccpus_runqueue_delay_p50_secs\x18\xea\a \x01(\x01R\x18cpusRunqueueDelayP50Secs\x12?\n" +
+	"\x1ccpus_runqueue_delay_p99_secs\x18\xeb\a \x01(\x01R\x18cpusRunqueueDelayP99Secs\x123\n" +
+	"\x15cpus_context_switches\x18\xec\a \x01(\x04R\x13cpusContextSwitches\x12J\n" +
+	"!cpus_involuntary_context_switches\x18\xed\a \x01(\x04R\x1ecpusInvoluntaryContextSwitches\x12,\n" +
+	"\x12mem_rss_peak_bytes\x18\xee\a \x01(\x04R\x0fmemRssPeakBytes\x12#\n" +
+	"\rmem_oom_kills\x18\xef\a \x01(\x04R\vmemOomKills\"\xc5\x04\n" +
 	"\rResourceUsage\x12>\n" +
 	"\texecutors\x18\x01 \x03(\v2 .mesos.v1.ResourceUsage.ExecutorR\texecutors\x12(\n" +
 	"\x05total\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\x05total\x1a\xc9\x03\n" +
