@@ -37,8 +37,8 @@ func (f *fakeSources) Counters(id ids.ContainerID) (Counters, error) {
 type fakeCPU struct{ *fakeSources }
 type fakeNet struct{ *fakeSources }
 
-func (f fakeCPU) ReadAll() (map[uint64]cpu.Stats, error) { return copyMap(f.cpu), f.cpuErr }
-func (f fakeNet) ReadAll() (map[uint64]net.Stats, error) { return copyMap(f.net), nil }
+func (f fakeCPU) ReadAll() (map[uint64]cpu.Stats, error)   { return copyMap(f.cpu), f.cpuErr }
+func (f fakeNet) ReadAll() (map[uint64]net.Stats, error)   { return copyMap(f.net), nil }
 func (f *fakeSources) PeakAll() (map[uint64]uint64, error) { return copyMap(f.peak), nil }
 
 func (f *fakeSources) sources() Sources {
