@@ -1,4 +1,4 @@
-// Package usage turns the agents' per-container usage samples (the
+// Package taskstat turns the agents' per-container usage samples (the
 // `statistics` objects of /monitor/statistics and /monitor/history) into
 // what `cairn top` and `cairn stats` show: per-task rows of rates and
 // gauges, sorted and filtered, rendered as a table or JSON, and per-metric
@@ -12,4 +12,4 @@
 // A statistics key an agent does not report is absent, not zero: a metric
 // built from it has no value (JSON null, "-" in a table), so an agent
 // without the eBPF meters never shows a fake 0 run-queue delay.
-package usage
+package taskstat

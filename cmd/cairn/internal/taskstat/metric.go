@@ -1,4 +1,4 @@
-package usage
+package taskstat
 
 import (
 	"encoding/json"
