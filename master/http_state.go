@@ -136,6 +136,7 @@ func (m *Master) legacySlaves() []any {
 			"unreserved_resources_full": fullJSON(toProto(a.total.Unreserved(), "")),
 			"used_resources_full":       fullJSON(toProto(used, "")),
 			"offered_resources_full":    fullJSON(toProto(offered, "")),
+			"measured_usage":            m.measuredJSON(a),
 			"attributes":                attrs,
 			"active":                    a.active,
 			"deactivated":               !a.active,

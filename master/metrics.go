@@ -144,6 +144,7 @@ func (m *Master) loopMetrics(snap map[string]float64, now time.Time) {
 		snap["master/"+name+"_revocable_used"] = 0
 		snap["master/"+name+"_revocable_percent"] = 0
 	}
+	m.measuredMetrics(snap)
 
 	k := c.counters
 	snap["master/valid_framework_to_executor_messages"] = float64(k.validFrameworkMessages)
