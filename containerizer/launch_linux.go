@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -183,7 +184,21 @@ func (l *Linux) start(c *container, spec *Spec) (retErr error) {
 			}
 		}
 	}()
-	cfg := buildConfig(spec, launchConfig{
+	taskProcs, err := l.taskCgroup(id, spec.Limits)
+	if err != nil {
+		return err
+	}
+	if taskProcs != nil {
+		defer taskProcs.Close()
+		defer func() {
+			if retErr != nil {
+				l.removeTaskCgroup(id)
+			}
+		}()
+	}
+	limited := *spec
+	limited.Limits = containerLimits(l.host.mode, spec.Limits)
+	cfg := buildConfig(&limited, launchConfig{
 		rootfs:     rootfs,
 		cgroupPath: path.Join(l.cgroupsRoot, id),
 		hostDirs:   l.hostDirs,
@@ -203,6 +218,11 @@ func (l *Linux) start(c *container, spec *Spec) (retErr error) {
 		}
 	}()
 	proc := &libcontainer.Process{Args: spec.Args, Env: spec.Env, Cwd: SandboxMount, Init: true}
+	if taskProcs != nil {
+		// The first extra file is the process's fd 3.
+		proc.ExtraFiles = []*os.File{taskProcs}
+		proc.Env = append(slices.Clip(proc.Env), TaskCgroupFDEnv+"=3")
+	}
 	stdout, err := openOutput(spec.Stdout)
 	if err != nil {
 		return err

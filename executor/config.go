@@ -3,6 +3,7 @@ package executor
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -37,6 +38,10 @@ type Config struct {
 	// Env is the executor's whole environment ("K=V"); the task inherits it.
 	Env []string
 
+	// TaskCgroup, when set, is the cgroup.procs file the processes the
+	// executor starts are moved to (TaskCgroupFDEnv).
+	TaskCgroup *os.File
+
 	// JSON selects the JSON codec on the wire; protobuf is the default.
 	JSON bool
 	// HTTPClient talks to the agent; nil means a private client with keep-alive.
@@ -60,8 +65,13 @@ func ConfigFromEnv(env []string) (Config, error) {
 			vars[k] = v
 		}
 	}
+	taskCgroup, env, err := taskCgroupFromEnv(env)
+	if err != nil {
+		return Config{}, err
+	}
 	cfg := Config{
 		Env:                    env,
+		TaskCgroup:             taskCgroup,
 		ShutdownGracePeriod:    defaultShutdownGrace,
 		SubscriptionBackoffMax: defaultBackoffMax,
 		RecoveryTimeout:        defaultRecoveryTimeout,

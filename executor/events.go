@@ -83,6 +83,13 @@ func (e *Executor) launch(ctx context.Context, info *mesospb.TaskInfo) {
 	if err == nil {
 		e.task.pid, err = e.reaper.start(cmd.spawn)
 	}
+	if err == nil {
+		if cerr := joinTaskCgroup(e.cfg.TaskCgroup, e.task.pid); cerr != nil {
+			// The task runs under the container's quota, which includes
+			// the executor's overhead: a softer limit, not none.
+			e.log.Error("task keeps the container's cpu limit", "task_id", id.GetValue(), "error", cerr)
+		}
+	}
 	if err != nil {
 		e.task.terminal = true
 		e.update(ctx, id, mesospb.TaskState_TASK_FAILED, "Failed to launch command: "+err.Error(),

@@ -38,12 +38,11 @@ func (c CPU) Spec(req Request, l *Limits) error {
 	}
 	l.CPUShares = max(uint64(req.CPUs*CPUSharesPerCPU), MinCPUShares)
 	if c.EnableCFS {
-		quota := req.CPUs
-		if req.QuotaCPUs > 0 && req.QuotaCPUs < req.CPUs {
-			quota = req.QuotaCPUs
-		}
 		l.CPUPeriodUs = CFSPeriodUs
-		l.CPUQuotaUs = max(int64(quota*CFSPeriodUs), MinCFSQuotaUs)
+		l.CPUQuotaUs = max(int64(req.CPUs*CFSPeriodUs), MinCFSQuotaUs)
+		if req.QuotaCPUs > 0 && req.QuotaCPUs < req.CPUs {
+			l.TaskCPUQuotaUs = max(int64(req.QuotaCPUs*CFSPeriodUs), MinCFSQuotaUs)
+		}
 	}
 	return nil
 }

@@ -22,11 +22,14 @@ type Isolator interface {
 type Request struct {
 	CPUs  float64 // Mesos "cpus" scalar
 	MemMB float64 // Mesos "mem" scalar, in MB (2^20 bytes)
-	// QuotaCPUs, when set, is what the hard CFS quota is computed from
-	// instead of CPUs. The agent sets it to the task's own cpus under the
-	// command executor: the executor's 0.1-cpu overhead raises the shares and
-	// is accounted in offers, but the executor idles while its task runs, so
-	// the hard limit is exactly what the framework asked for.
+	// QuotaCPUs, when set below CPUs, is the hard CFS quota of the
+	// processes the executor starts (Limits.TaskCPUQuotaUs), while the
+	// container as a whole keeps the quota of CPUs. The agent sets it to the
+	// task's own cpus under the command executor: the framework's task is
+	// held to exactly what it asked for, and the executor's 0.1-cpu overhead
+	// is not taken from it — nor is the executor throttled to the task's
+	// quota while it starts (a 0.01-cpu task gets 1 ms per 100 ms period,
+	// which made the executor's start-up take a second).
 	QuotaCPUs float64
 }
 
@@ -36,6 +39,10 @@ type Limits struct {
 	CPUShares   uint64 // cpu.shares (v1); converted to cpu.weight on v2
 	CPUQuotaUs  int64  // CFS quota per period, in microseconds
 	CPUPeriodUs uint64 // CFS period, in microseconds
+	// TaskCPUQuotaUs is the CFS quota (same period) of a cgroup nested in
+	// the container's, that the executor moves the processes it starts
+	// into; zero means none.
+	TaskCPUQuotaUs int64
 
 	MemoryBytes     int64 // hard memory limit
 	MemorySwapBytes int64 // memory plus swap (v1 memsw semantics); equal to MemoryBytes means no swap

@@ -29,8 +29,10 @@ func TestCPUSpec(t *testing.T) {
 		want    isolators.Limits
 		wantErr bool
 	}{
-		{name: "executor overhead is shares only", cfs: true, cpus: 0.6, quota: 0.5, want: isolators.Limits{CPUShares: 614, CPUQuotaUs: 50000, CPUPeriodUs: 100000}},
+		{name: "task quota nested in the container's", cfs: true, cpus: 0.6, quota: 0.5, want: isolators.Limits{CPUShares: 614, CPUQuotaUs: 60000, CPUPeriodUs: 100000, TaskCPUQuotaUs: 50000}},
+		{name: "tiny task quota hits the minimum", cfs: true, cpus: 0.101, quota: 0.001, want: isolators.Limits{CPUShares: 103, CPUQuotaUs: 10100, CPUPeriodUs: 100000, TaskCPUQuotaUs: 1000}},
 		{name: "quota above cpus is ignored", cfs: true, cpus: 0.5, quota: 2, want: isolators.Limits{CPUShares: 512, CPUQuotaUs: 50000, CPUPeriodUs: 100000}},
+		{name: "no task quota without cfs", cfs: false, cpus: 0.6, quota: 0.5, want: isolators.Limits{CPUShares: 614}},
 		{name: "one cpu", cfs: true, cpus: 1, want: isolators.Limits{CPUShares: 1024, CPUQuotaUs: 100000, CPUPeriodUs: 100000}},
 		{name: "half cpu", cfs: true, cpus: 0.5, want: isolators.Limits{CPUShares: 512, CPUQuotaUs: 50000, CPUPeriodUs: 100000}},
 		{name: "two and a half", cfs: true, cpus: 2.5, want: isolators.Limits{CPUShares: 2560, CPUQuotaUs: 250000, CPUPeriodUs: 100000}},
