@@ -29,6 +29,8 @@ func init() {
 		"ps":       {"list tasks", runPS},
 		"agents":   {"list agents", runAgents},
 		"roles":    {"list roles: weight, quota, allocated, offered, dominant share", runRoles},
+		"top":      {"live per-task usage across the cluster (CPU, run-queue delay, memory, net)", runTop},
+		"stats":    {"one task's usage history with sparklines: cairn stats TASK [--since 5m]", runStats},
 		"version":  {"print the version", runVersion},
 		"help":     {"show this help", func(context.Context, []string) int { usage(os.Stdout); return 0 }},
 	}
