@@ -65,17 +65,22 @@ const (
 // between two samples), times Scale.
 type Metric struct {
 	// Name is the metric's stable name in JSON output.
-	Name  string
-	Unit  Unit
-	Keys  []string
-	Rate  bool
-	Scale float64
+	Name string
+	Unit Unit
+	Keys []string
+	// Preferred replaces Keys when the samples carry all of it: a more
+	// exact meter of the same figure (eBPF on-CPU time counts the slice
+	// still running, which cgroup CPU accounting lags behind).
+	Preferred []string
+	Rate      bool
+	Scale     float64
 }
 
 // Metrics are every metric top and stats report, in output order. Their
 // names are part of the CLI's JSON contract (docs/cli.md).
 var Metrics = []Metric{
-	{Name: "cpu_percent", Unit: Percent, Keys: []string{"cpus_user_time_secs", "cpus_system_time_secs"}, Rate: true, Scale: 100},
+	{Name: "cpu_percent", Unit: Percent, Keys: []string{"cpus_user_time_secs", "cpus_system_time_secs"},
+		Preferred: []string{"cpus_oncpu_time_secs"}, Rate: true, Scale: 100},
 	{Name: "cpus_limit", Unit: CPUs, Keys: []string{"cpus_limit"}, Scale: 1},
 	{Name: "cpus_throttled_percent", Unit: Percent, Keys: []string{"cpus_throttled_time_secs"}, Rate: true, Scale: 100},
 	{Name: "runqueue_delay_p50_secs", Unit: Seconds, Keys: []string{"cpus_runqueue_delay_p50_secs"}, Scale: 1},
@@ -110,7 +115,16 @@ type Sample struct {
 // rate needs prev, a later cur, and counters that did not go back (a
 // counter that did was reset: a restarted container), else it has no value.
 func (m Metric) Value(prev *Sample, cur Sample) (float64, bool) {
-	now, ok := cur.Stats.sum(m.Keys)
+	if len(m.Preferred) > 0 {
+		if v, ok := m.value(m.Preferred, prev, cur); ok {
+			return v, true
+		}
+	}
+	return m.value(m.Keys, prev, cur)
+}
+
+func (m Metric) value(keys []string, prev *Sample, cur Sample) (float64, bool) {
+	now, ok := cur.Stats.sum(keys)
 	if !ok {
 		return 0, false
 	}
@@ -120,7 +134,7 @@ func (m Metric) Value(prev *Sample, cur Sample) (float64, bool) {
 	if prev == nil {
 		return 0, false
 	}
-	before, ok := prev.Stats.sum(m.Keys)
+	before, ok := prev.Stats.sum(keys)
 	dt := cur.At.Sub(prev.At).Seconds()
 	if !ok || dt <= 0 || now < before {
 		return 0, false

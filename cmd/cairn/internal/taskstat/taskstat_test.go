@@ -98,6 +98,27 @@ func TestRateCounterReset(t *testing.T) {
 	}
 }
 
+func TestCPUPrefersOnCPUTime(t *testing.T) {
+	m, _ := MetricByName("cpu_percent")
+	at := func(sec int64, s Stats) Sample { return Sample{At: time.Unix(sec, 0), Stats: s} }
+	both := at(10, Stats{"cpus_user_time_secs": 1, "cpus_system_time_secs": 0, "cpus_oncpu_time_secs": 1})
+	for _, c := range []struct {
+		name string
+		cur  Sample
+		want float64
+	}{
+		// On-CPU time in both samples wins over the cgroup's user+system.
+		{"oncpu", at(11, Stats{"cpus_user_time_secs": 1.2, "cpus_system_time_secs": 0, "cpus_oncpu_time_secs": 1.5}), 50},
+		// Without it in one sample (an agent restarted without eBPF): user+system.
+		{"fallback", at(11, Stats{"cpus_user_time_secs": 1.2, "cpus_system_time_secs": 0}), 20},
+	} {
+		v, ok := m.Value(&both, c.cur)
+		if !ok || math.Abs(v-c.want) > 1e-9 {
+			t.Errorf("%s: cpu_percent = %v %v, want %v", c.name, v, ok, c.want)
+		}
+	}
+}
+
 func TestSortAndFilter(t *testing.T) {
 	row := func(task, fw, host string, cpu float64, ok bool) Row {
 		r := Row{TaskID: task, FrameworkID: fw + "-0000", FrameworkName: fw, Agent: Agent{ID: host + "-S0", Hostname: host},
