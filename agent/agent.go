@@ -56,14 +56,15 @@ type Containerizer interface {
 type Option func(*options)
 
 type options struct {
-	ctr Containerizer
+	ctr      Containerizer
+	injected bool
 }
 
 // WithContainerizer replaces the default Linux containerizer. The root and
 // kernel checks of New belong to the Linux containerizer and are skipped:
 // an injected containerizer brings its own requirements.
 func WithContainerizer(c Containerizer) Option {
-	return func(o *options) { o.ctr = c }
+	return func(o *options) { o.ctr, o.injected = c, true }
 }
 
 // Agent is one agent daemon.
@@ -101,6 +102,12 @@ type Agent struct {
 	admitted         atomic.Bool   // this process got Registered from a master
 
 	publish chan struct{} // capacity 1: availability changed
+
+	// injected: the containerizer came from WithContainerizer.
+	injected bool
+	// usage samples every container's usage (cgroup counters and the eBPF
+	// meters); set by Run before anything serves, closed when Run ends.
+	usage *usageMonitor
 
 	// publicID mirrors the loop's agent id (an ids.AgentID) for handlers
 	// that must not wait for the loop.
@@ -179,6 +186,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 		cmds:        make(chan func(*state)),
 		stop:        make(chan struct{}),
 		publish:     make(chan struct{}, 1),
+		injected:    o.injected,
 	}
 	log.Info("agent configured", "resources", total.String(), "work_dir", cfg.WorkDir, "isolation", iso.Names())
 	return a, nil
@@ -216,6 +224,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	defer a.bgCancel()
 	a.waitCtx, a.waitCancel = context.WithCancel(a.bg)
 	defer a.waitCancel()
+	// The meters attach before recovery, so recovered containers are
+	// measured from the first round; they detach when Run returns.
+	if a.usage, err = openUsage(a.cfg.UsageSource, a.ctr, a.injected, a.log); err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.usage.close()
 	// A failed start after recovery began must release what recovery
 	// started (waiters, destroys) before returning.
 	abort := func(err error) error {
@@ -247,9 +262,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	loopDone := make(chan struct{})
 	go func() { defer close(loopDone); a.loop(loopCtx, st) }()
 	var side sync.WaitGroup
-	side.Add(2)
+	side.Add(3)
 	go func() { defer side.Done(); a.membership(ctx, g) }()
 	go func() { defer side.Done(); a.publisher(ctx, g) }()
+	go func() { defer side.Done(); a.sampleUsage(ctx) }()
 	close(a.ready)
 	a.log.Info("agent serving", "http_addr", a.addr.String(), "advertise_ip", a.ip, "gossip_name", g.Name())
 

@@ -57,6 +57,12 @@ type Config struct {
 
 	GossipPort int // --gossip_port; 0 picks one
 
+	// UsageSource (--usage_source) is what per-task usage is measured with:
+	// "ebpf" (the eBPF meters, or refuse to start), "cgroups" (cgroup
+	// counters only) or "auto" (eBPF when the meters load, else cgroup
+	// counters with a warning).
+	UsageSource string
+
 	// Not flags.
 
 	// BootID identifies the host's boot; default: read from
@@ -105,6 +111,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.Duration(&c.RecoveryTimeout, "recovery_timeout", 15*time.Minute, "how long executors of checkpointing frameworks wait for a restarting agent")
 	fs.Duration(&c.ExecutorReregistrationTimeout, "executor_reregistration_timeout", 2*time.Second, "how long a recovered executor has to re-subscribe")
 	fs.Int(&c.GossipPort, "gossip_port", 5056, "gossip port (UDP and TCP)")
+	fs.String(&c.UsageSource, "usage_source", UsageSourceAuto, "what per-task usage is measured with: ebpf (eBPF meters, refuse to start without them), cgroups (cgroup counters only), auto (eBPF when the meters load, else cgroup counters)")
 }
 
 func (c *Config) defaults() error {
@@ -141,6 +148,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Recover == "" {
 		c.Recover = "reconnect"
+	}
+	if c.UsageSource == "" {
+		c.UsageSource = UsageSourceAuto
 	}
 	if c.RecoveryTimeout <= 0 {
 		c.RecoveryTimeout = 15 * time.Minute
@@ -203,6 +213,11 @@ func (c *Config) validate() error {
 	}
 	if c.Recover != "reconnect" && c.Recover != "cleanup" {
 		return fmt.Errorf("--recover=%q is not reconnect or cleanup", c.Recover)
+	}
+	switch c.UsageSource {
+	case UsageSourceAuto, UsageSourceEBPF, UsageSourceCgroups:
+	default:
+		return fmt.Errorf("--usage_source=%q is not ebpf, cgroups or auto", c.UsageSource)
 	}
 	if c.GossipPort < 0 || c.GossipPort > 65535 {
 		return fmt.Errorf("--gossip_port=%d out of range", c.GossipPort)

@@ -43,13 +43,18 @@ func (a *Agent) startGossip(st *state) (*gossip.Gossip, error) {
 // availability is the agent's gossip record. It carries the agent id only
 // once this process was admitted: a restarted agent (with its id on disk)
 // that the master still counts as alive is seen to have forgotten its
-// session, and re-admitted, which reconciles its tasks.
+// session, and re-admitted, which reconciles its tasks. Measured is what the
+// agent's containers used over the last sampling interval (CPU and network
+// rates, memory charged); the sampler asks for a new record when it moves
+// materially (measuredChanged), at most every few seconds.
 func (a *Agent) availability(st *state, seq uint64) gossip.Availability {
 	free := a.total.Subtract(st.allocated())
 	var id ids.AgentID
 	if st.registered {
 		id = st.agentID
 	}
+	measured := a.usage.measured()
+	a.usage.notePublished(measured, time.Now())
 	return gossip.Availability{
 		Role:     gossip.RoleAgent,
 		AgentID:  id,
@@ -58,6 +63,7 @@ func (a *Agent) availability(st *state, seq uint64) gossip.Availability {
 		Seq:      seq,
 		Total:    gossipResources(a.total),
 		Free:     gossipResources(free),
+		Measured: measured,
 	}
 }
 
