@@ -21,6 +21,7 @@ var topColumns = []struct{ title, metric string }{
 // Table writes rows as `cairn top`'s table, then one line per agent that
 // did not answer. Unmeasured values print as "-".
 func Table(w io.Writer, rows []Row, down []Poll) error {
+	name := agentNames(rows, down)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprint(tw, "FRAMEWORK\tAGENT\tTASK")
 	for _, c := range topColumns {
@@ -28,7 +29,7 @@ func Table(w io.Writer, rows []Row, down []Poll) error {
 	}
 	fmt.Fprintln(tw)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s", clean(orDash(r.FrameworkName, r.FrameworkID)), clean(orDash(r.Agent.Hostname, r.Agent.ID)), clean(r.TaskID))
+		fmt.Fprintf(tw, "%s\t%s\t%s", clean(orDash(r.FrameworkName, r.FrameworkID)), clean(name(r.Agent)), clean(r.TaskID))
 		for _, c := range topColumns {
 			m, _ := MetricByName(c.metric)
 			fmt.Fprint(tw, "\t"+Format(m.Unit, r.Get(c.metric)))
@@ -39,11 +40,35 @@ func Table(w io.Writer, rows []Row, down []Poll) error {
 		return err
 	}
 	for _, p := range down {
-		if _, err := fmt.Fprintf(w, "agent %s (%s) unreachable: %v\n", clean(orDash(p.Agent.Hostname, p.Agent.ID)), clean(p.Agent.Addr), p.Err); err != nil {
+		if _, err := fmt.Fprintf(w, "agent %s (%s) unreachable: %v\n", clean(name(p.Agent)), clean(p.Agent.Addr), p.Err); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// agentNames names agents by hostname, or by address where several
+// share one (as the agents of one machine, or of a test cluster, do).
+func agentNames(rows []Row, down []Poll) func(Agent) string {
+	hosts := map[string]map[string]bool{}
+	note := func(a Agent) {
+		if hosts[a.Hostname] == nil {
+			hosts[a.Hostname] = map[string]bool{}
+		}
+		hosts[a.Hostname][a.ID] = true
+	}
+	for _, r := range rows {
+		note(r.Agent)
+	}
+	for _, p := range down {
+		note(p.Agent)
+	}
+	return func(a Agent) string {
+		if a.Hostname != "" && len(hosts[a.Hostname]) == 1 {
+			return a.Hostname
+		}
+		return orDash(a.Addr, a.ID)
+	}
 }
 
 func orDash(a, b string) string {

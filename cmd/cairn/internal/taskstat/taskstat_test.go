@@ -188,13 +188,14 @@ func TestTable(t *testing.T) {
 	rows, _ := Rows([]Poll{parsePoll(t, a, poll1)}, []Poll{parsePoll(t, a, poll2)}, map[string]string{"fw1": "web"})
 	Sort(rows, "cpu")
 	var b strings.Builder
+	// S2 has no hostname: it is named by address.
 	Table(&b, rows, []Poll{{Agent: Agent{ID: "S2", Addr: "10.0.0.2:5051"}, Err: errors.New("timeout")}})
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	want := [][]string{
 		{"FRAMEWORK", "AGENT", "TASK", "CPU%", "RQ", "p99", "MEM", "MEM", "LIMIT", "RX/s", "TX/s"},
 		{"web", "node?[2J1", "spin", "50.0", "3.0ms", "2.0MiB", "32.0MiB", "0B", "1000B"},
 		{"fw2", "node?[2J1", "idle-ex", "1.0", "-", "4.0KiB", "-", "-", "-"},
-		{"agent", "S2", "(10.0.0.2:5051)", "unreachable:", "timeout"},
+		{"agent", "10.0.0.2:5051", "(10.0.0.2:5051)", "unreachable:", "timeout"},
 	}
 	if len(lines) != len(want) {
 		t.Fatalf("table:\n%s", b.String())
@@ -203,6 +204,17 @@ func TestTable(t *testing.T) {
 		if got := strings.Join(strings.Fields(l), " "); got != strings.Join(want[i], " ") {
 			t.Errorf("line %d = %q, want %q", i, got, strings.Join(want[i], " "))
 		}
+	}
+}
+
+func TestTableAgentsSharingAHostname(t *testing.T) {
+	row := func(id, addr string) Row {
+		return Row{TaskID: "t-" + id, Agent: Agent{ID: id, Hostname: "box", Addr: addr}, Values: make([]Value, len(Metrics))}
+	}
+	var b strings.Builder
+	Table(&b, []Row{row("S1", "10.0.0.1:5051"), row("S2", "10.0.0.2:5051"), row("S1", "10.0.0.1:5051")}, nil)
+	if out := b.String(); !strings.Contains(out, "10.0.0.1:5051") || !strings.Contains(out, "10.0.0.2:5051") || strings.Contains(out, "box") {
+		t.Errorf("agents sharing a hostname not told apart:\n%s", out)
 	}
 }
 
