@@ -15,10 +15,13 @@ import (
 )
 
 // Accept handles ACCEPT. Invalid offers turn every task into TASK_LOST (or
-// TASK_DROPPED) with REASON_INVALID_OFFERS; an invalid task becomes
-// TASK_ERROR with REASON_TASK_INVALID; valid tasks go to the agent in one
-// run_tasks, and each task group in one of its own (launchGroup); what the
-// tasks do not use goes back with the call's filters.
+// TASK_DROPPED) with REASON_INVALID_OFFERS and drop every other operation;
+// the resource operations (RESERVE, UNRESERVE, CREATE, DESTROY) run first,
+// in order, converting the offered resources (applyResourceOps); an
+// invalid task becomes TASK_ERROR with REASON_TASK_INVALID; valid tasks go
+// to the agent in one run_tasks, and each task group in one of its own
+// (launchGroup); what the tasks do not use goes back with the call's
+// filters.
 func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time) {
 	var launches []*mesospb.TaskInfo
 	var groups []*mesospb.Offer_Operation_LaunchGroup
@@ -31,7 +34,9 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 			groups = append(groups, op.GetLaunchGroup())
 			groupTasks = append(groupTasks, op.GetLaunchGroup().GetTaskGroup().GetTasks()...)
 		default:
-			c.log.Warn("offer operation not supported, ignored", "framework_id", f.id, "type", op.GetType().String())
+			if !isResourceOp(op.GetType()) {
+				c.dropOperation(f, op, "Operation "+op.GetType().String()+" is not supported")
+			}
 		}
 	}
 
@@ -49,6 +54,11 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 				state, mesospb.TaskStatus_REASON_INVALID_OFFERS, offerErr, false, now)
 			c.sendUpdate(f, st)
 		}
+		for _, op := range acc.GetOperations() {
+			if isResourceOp(op.GetType()) {
+				c.dropOperation(f, op, "Operation attempted with invalid offers: "+offerErr)
+			}
+		}
 		return
 	}
 
@@ -59,6 +69,9 @@ func (c *core) Accept(f *framework, acc *schedulerpb.Call_Accept, now time.Time)
 		c.removeOffer(o, false, false, now)
 	}
 	a := c.agents[agentID]
+	if c.applyResourceOps(f, a, acc.GetOperations(), available) {
+		c.resourcesChanged(a)
+	}
 
 	batch := map[ids.TaskID]bool{}
 	executors := map[string]bool{}

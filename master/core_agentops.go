@@ -20,10 +20,6 @@ func notFound(format string, args ...any) error {
 	return &api.HTTPError{Status: http.StatusNotFound, Msg: fmt.Sprintf(format, args...)}
 }
 
-func checkpointResources(a *agent) *internalpb.CheckpointResources {
-	return &internalpb.CheckpointResources{AgentId: agentIDpb(a.id), Resources: toProto(a.total, "")}
-}
-
 // DeactivateAgent handles DEACTIVATE_AGENT: no more offers of the agent;
 // outstanding ones are rescinded; its tasks keep running.
 func (c *core) DeactivateAgent(id ids.AgentID, now time.Time) error {

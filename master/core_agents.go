@@ -55,6 +55,7 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 		info.Id = agentIDpb(id)
 		next = c.nextAgent + 1
 	}
+	total, resync := c.reconcileCheckpointed(id, info, total)
 	readmit := false
 	if old, ok := c.agents[id]; ok {
 		// Re-admission of an agent we still hold (it restarted faster than
@@ -135,6 +136,9 @@ func (c *core) AdmitAgent(st *internalpb.AgentState, addr netip.AddrPort, gossip
 	}
 	c.allocErr("add agent", c.alloc.AddAgent(id, allocator.AgentInfo{Hostname: info.GetHostname(), Total: total}, used))
 	c.toAgent(a, "registered", &internalpb.Registered{AgentId: agentIDpb(id), MasterInfo: proto.Clone(c.info).(*mesospb.MasterInfo)})
+	if resync {
+		c.sendCheckpoint(a)
+	}
 	for _, fid := range shutdown {
 		c.toAgent(a, "shutdown_framework", &internalpb.ShutdownFramework{FrameworkId: frameworkIDpb(fid)})
 	}

@@ -258,12 +258,8 @@ func (c *core) Reserve(agentID ids.AgentID, in []*mesospb.Resource, unreserve bo
 		c.allocateSoon = true
 		return conflict("Cannot %s on agent %s: %v", strings.ToLower(typ.String()), agentID, err)
 	}
-	if st, ok := c.alloc.Agent(agentID); ok {
-		a.total = st.Info.Total
-		a.info.Resources = toProto(a.total, "")
-	}
-	c.toAgent(a, "checkpoint_resources", checkpointResources(a))
-	c.allocateSoon = true
+	c.syncTotal(a)
+	c.resourcesChanged(a)
 	return nil
 }
 

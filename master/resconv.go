@@ -12,13 +12,23 @@ import (
 // fromProto converts wire resources into a validated collection. It rejects
 // what Mesos rejects: TEXT or unknown types, missing values, NaN, infinite
 // and negative scalars. allocation_info is ignored: the master checks
-// allocation roles itself.
+// allocation roles itself. A DYNAMIC reservation (or the old `reservation`
+// field) marks the entry Dynamic; disk info (persistent volumes) is not
+// kept: a volume counts as the reserved disk it sits on.
 func fromProto(in []*mesospb.Resource) (resources.Resources, error) {
 	items := make([]resources.Resource, 0, len(in))
 	for _, p := range in {
 		r := resources.Resource{Name: p.GetName(), Role: p.GetRole()}
 		if n := len(p.GetReservations()); n > 0 {
-			r.Role = p.GetReservations()[n-1].GetRole()
+			last := p.GetReservations()[n-1]
+			r.Role = last.GetRole()
+			r.Dynamic = last.GetType() == mesospb.Resource_ReservationInfo_DYNAMIC
+		} else if p.Reservation != nil {
+			// Pre-refinement format: `reservation` marks a dynamic one.
+			r.Dynamic = true
+		}
+		if r.Role == "" || r.Role == resources.Unreserved {
+			r.Dynamic = false
 		}
 		if p.Type == nil {
 			return resources.Resources{}, fmt.Errorf("resource %q has no type", p.GetName())
@@ -72,8 +82,11 @@ func toProto(rs resources.Resources, allocRole string) []*mesospb.Resource {
 		// always set, plus the reservation stack when reserved.
 		p.Role = proto.String(role)
 		if role != resources.Unreserved {
-			p.Reservations = []*mesospb.Resource_ReservationInfo{{
-				Type: mesospb.Resource_ReservationInfo_STATIC.Enum(), Role: proto.String(role)}}
+			typ := mesospb.Resource_ReservationInfo_STATIC
+			if r.Dynamic {
+				typ = mesospb.Resource_ReservationInfo_DYNAMIC
+			}
+			p.Reservations = []*mesospb.Resource_ReservationInfo{{Type: typ.Enum(), Role: proto.String(role)}}
 		}
 		switch r.Type {
 		case resources.Scalar:
