@@ -5,6 +5,7 @@
 //
 //	meta/version                                   format of this tree (plain text)
 //	meta/boot_id                                   boot id of the host when last written
+//	meta/resources/resources.info                  checkpointed resources (reservations, volumes)
 //	meta/slaves/<agent>/slave.info                 AgentInfo
 //	meta/slaves/<agent>/frameworks/<fw>/framework.info                FrameworkInfo
 //	.../frameworks/<fw>/executors/<exec>/executor.info                ExecutorInfo
