@@ -16,7 +16,7 @@ func TestResourcesRoundTrip(t *testing.T) {
 		t.Fatalf("fresh store: %v %v %v", rs, ok, err)
 	}
 	cpus := &mesospb.Resource{Name: proto.String("cpus"), Type: mesospb.Value_SCALAR.Enum(),
-		Scalar: &mesospb.Value_Scalar{Value: proto.Float64(2)},
+		Scalar:       &mesospb.Value_Scalar{Value: proto.Float64(2)},
 		Reservations: []*mesospb.Resource_ReservationInfo{{Type: mesospb.Resource_ReservationInfo_DYNAMIC.Enum(), Role: proto.String("eng")}}}
 	must(t, s.WriteResources([]*mesospb.Resource{cpus}))
 	if _, err := os.Stat(filepath.Join(dir, "resources", "resources.info")); err != nil {
