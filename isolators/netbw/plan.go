@@ -73,13 +73,16 @@ func defaultParams(link, committed uint64) params {
 }
 
 // quantum is how many bytes a class may send per round when classes share
-// what they borrow: proportional to its rate (rate/100 of a second's
-// bytes), so spare bandwidth is split in proportion to the rates rather
-// than equally (HTB's own rate/r2q would be clamped to 200,000 bytes, which
-// makes every class above 16 Mbit/s equal). At least one full frame.
+// what they borrow. It is proportional to the rate (a tenth of a second's
+// bytes, HTB's own r2q of 10), so spare bandwidth is split in proportion to
+// the rates; HTB's default clamps it to 200,000 bytes, which makes every
+// class above 16 Mbit/s equal. It must also exceed a GSO packet (64 KiB):
+// a class sends at least one packet per round, so with smaller quanta
+// classes get equal packets, not bytes in proportion. Classes under about
+// 5 Mbit/s are below that and borrow more than their proportion.
 func quantum(rate uint64) uint32 {
-	q := rate / 8 / 100
-	return uint32(min(max(q, 1600), 1<<22))
+	q := rate / 8 / 10
+	return uint32(min(max(q, 1600), 1<<24))
 }
 
 // freeMinor returns the lowest framework minor not in used.

@@ -193,5 +193,3 @@ func within(got, want, frac float64) bool {
 	d := got - want
 	return d <= frac*want && -d <= frac*want
 }
-
-
