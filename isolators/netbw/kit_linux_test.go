@@ -61,9 +61,14 @@ func ip(t testing.TB, ns string, args ...string) string {
 	if ns != "" {
 		args = append([]string{"-n", ns}, args...)
 	}
-	out, err := exec.Command("ip", args...).CombinedOutput()
+	return run(t, "ip", args...)
+}
+
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
 }
