@@ -24,6 +24,9 @@ import (
 // update manager, and containers no checkpoint accounts for are destroyed.
 func (a *Agent) recoverState(ctx context.Context, st *state) error {
 	start := time.Now()
+	if err := a.recoverResources(); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
 	cs, err := a.ckpt.Read(st.agentID)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)

@@ -139,3 +139,34 @@ func parseRanges(s string) (*mesospb.Value_Ranges, error) {
 	}
 	return rs, nil
 }
+
+// applyCheckpointed returns total with its dynamic reservations replaced by
+// the checkpointed resources cps (Mesos's rule: they are carved out of the
+// unreserved resources the agent's flags give). cps may hold only dynamic
+// reservations, persistent volumes among them; a volume counts as the
+// reserved disk it sits on. An error means cps do not fit total.
+func applyCheckpointed(total resources.Resources, cps []*mesospb.Resource) (resources.Resources, error) {
+	plain := make([]*mesospb.Resource, len(cps))
+	for i, r := range cps {
+		c := proto.Clone(r).(*mesospb.Resource)
+		c.Disk, c.AllocationInfo = nil, nil
+		plain[i] = c
+	}
+	want, err := resources.FromProto(plain)
+	if err != nil {
+		return resources.Resources{}, fmt.Errorf("checkpointed resources: %w", err)
+	}
+	for r := range want.All() {
+		if !r.Dynamic {
+			return resources.Resources{}, fmt.Errorf("checkpointed resource %s is not a dynamic reservation", r)
+		}
+	}
+	dyn := total.Filter(func(r resources.Resource) bool { return r.Dynamic })
+	base := total.Subtract(dyn).Add(dyn.ToUnreserved())
+	need := want.ToUnreserved()
+	if !base.Contains(need) {
+		return resources.Resources{}, fmt.Errorf("checkpointed resources %s do not fit the agent's unreserved resources %s",
+			want, base.Unreserved())
+	}
+	return base.Subtract(need).Add(want), nil
+}

@@ -139,8 +139,9 @@ func (s *agentSender) deliver(msg agentMsg) bool {
 			return true
 		}
 		// 404: the agent does not serve this endpoint (an older agent);
-		// asking again will not help.
-		if s.ctx.Err() != nil || attempt >= limit || api.StatusOf(err, 0) == http.StatusNotFound {
+		// 400: it refuses the message itself. Asking again will not help.
+		status := api.StatusOf(err, 0)
+		if s.ctx.Err() != nil || attempt >= limit || status == http.StatusNotFound || status == http.StatusBadRequest {
 			s.m.log.Warn("agent message not delivered", "agent_id", s.id, "path", msg.path, "attempts", attempt, "err", err)
 			return false
 		}
