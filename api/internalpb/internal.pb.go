@@ -806,10 +806,16 @@ func (x *ExecutorExited) GetStatus() int32 {
 }
 
 // CheckpointResources (POST /internal/v1/checkpoint_resources, master →
-// agent): the agent's total resources after an operator RESERVE or
-// UNRESERVE. The agent checkpoints them and reports them as
-// AgentState.agent_info.resources from then on (also after a restart), so a
-// dynamic reservation survives re-admission. 202.
+// agent; Mesos's CheckpointResourcesMessage): the agent's checkpointed
+// resources after a RESERVE, UNRESERVE, CREATE or DESTROY (operator call or
+// ACCEPT), or when a (re-)admitted agent reported others than the master
+// recorded. They are only the dynamic reservations and persistent volumes
+// (with their disk info), never the whole total: the agent persists them in
+// meta/resources/resources.info, carves them out of the unreserved
+// resources its --resources give, and reports the result as
+// AgentState.agent_info.resources from then on (also after a restart).
+// Volumes get a directory under work_dir/volumes/roles/<role>/<id>.
+// 202; 400 for another agent id or resources that do not fit the agent.
 type CheckpointResources struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	AgentId       *mesospb.AgentID       `protobuf:"bytes,1,req,name=agent_id,json=agentId" json:"agent_id,omitempty"`
