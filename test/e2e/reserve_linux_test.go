@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/api/schedulerpb"
+	"github.com/cairnhq/cairn/scheduler"
+	"github.com/cairnhq/cairn/test/cluster"
+)
+
+// TestReserveInAcceptSurvivesAgentRestart: a framework of role eng
+// reserves part of an offer in ACCEPT and launches a task on the
+// reservation in the same call; the agent is stopped and started again on
+// its work dir; the reservation comes back with it (from the agent's
+// checkpoint), is offered to eng again, and never to a framework of
+// another role.
+func TestReserveInAcceptSurvivesAgentRestart(t *testing.T) {
+	e := newEnv(t, 2)
+	e.startMaster(0)
+	masterAddr := e.c.Node(0).Addr(5050)
+	agent := e.startAgent("agent1", 1, masterAddr, "--hostname=node1", "--resources=cpus:4;mem:2048;disk:1024")
+	e.waitAgents(0, 1)
+
+	var once sync.Once
+	eng := startRoleFramework(t, masterAddr, "e2e-eng", "eng", func(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
+		reserved := false
+		once.Do(func() {
+			reserved = true
+			o := offers[0]
+			task := &mesospb.TaskInfo{
+				Name: proto.String("on-reserved"), TaskId: &mesospb.TaskID{Value: proto.String("on-reserved")},
+				AgentId: o.GetAgentId(), Resources: engReserved(1, 128),
+				Command: &mesospb.CommandInfo{Value: proto.String("sleep 3600")},
+			}
+			ops := []*mesospb.Offer_Operation{
+				{Type: mesospb.Offer_Operation_RESERVE.Enum(), Id: &mesospb.OperationID{Value: proto.String("reserve-1")},
+					Reserve: &mesospb.Offer_Operation_Reserve{Resources: engReserved(2, 256)}},
+				{Type: mesospb.Offer_Operation_LAUNCH.Enum(), Launch: &mesospb.Offer_Operation_Launch{TaskInfos: []*mesospb.TaskInfo{task}}},
+			}
+			if err := fw.client.Accept(ctx, []*mesospb.OfferID{o.GetId()}, ops, refuse(1)); err != nil {
+				t.Errorf("accept: %v", err)
+			}
+			offers = offers[1:]
+		})
+		if len(offers) == 0 && reserved {
+			return nil
+		}
+		return fw.client.Decline(ctx, offerIDs(offers), refuse(1))
+	})
+	web := startRoleFramework(t, masterAddr, "e2e-web", "web", func(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
+		return fw.client.Decline(ctx, offerIDs(offers), refuse(1))
+	})
+
+	waitTaskState(t, eng, "on-reserved", mesospb.TaskState_TASK_RUNNING)
+	finished := false
+	for _, r := range eng.received(schedulerpb.Event_UPDATE_OPERATION_STATUS) {
+		st := r.ev.GetUpdateOperationStatus().GetStatus()
+		finished = finished || (st.GetOperationId().GetValue() == "reserve-1" && st.GetState() == mesospb.OperationState_OPERATION_FINISHED)
+	}
+	if !finished {
+		t.Errorf("no OPERATION_FINISHED for reserve-1")
+	}
+	ckpt := filepath.Join(e.dir, "agent1", "meta", "resources", "resources.info")
+	if _, err := os.Stat(ckpt); err != nil {
+		t.Fatalf("agent did not checkpoint its resources: %v", err)
+	}
+
+	if code, clean := agent.stop(); !clean {
+		t.Fatalf("agent ended with %d", code)
+	}
+	e.waitAgents(0, 0)
+	restarted := time.Now()
+	again := &daemon{name: "agent1-restarted", node: agent.node, argv: agent.argv, runtimeDir: agent.runtimeDir}
+	again.proc = again.node.Start(again.name, again.argv, nil)
+	t.Cleanup(func() {
+		if code, clean := again.stop(); !clean {
+			t.Errorf("restarted agent ended with %d, not by SIGTERM", code)
+		}
+	})
+	e.waitAgents(0, 1)
+
+	// eng is offered the whole reservation again (its task died with the
+	// agent: the framework does not checkpoint).
+	cluster.Eventually(t, startTimeout, func() error {
+		for _, r := range eng.received(schedulerpb.Event_OFFERS) {
+			if r.at.Before(restarted) {
+				continue
+			}
+			for _, o := range r.ev.GetOffers().GetOffers() {
+				if cpus := reservedScalar(o.GetResources(), "cpus", "eng"); cpus == 2 {
+					return nil
+				}
+			}
+		}
+		return errors.New("no offer of the 2 reserved cpus to eng since the agent restarted")
+	})
+	// web gets offers after the restart too, and none ever held eng's
+	// reservation.
+	cluster.Eventually(t, startTimeout, func() error {
+		rs := web.received(schedulerpb.Event_OFFERS)
+		if len(rs) == 0 || rs[len(rs)-1].at.Before(restarted) {
+			return errors.New("no offer to web since the agent restarted")
+		}
+		return nil
+	})
+	for _, r := range web.received(schedulerpb.Event_OFFERS) {
+		for _, o := range r.ev.GetOffers().GetOffers() {
+			for _, res := range o.GetResources() {
+				if res.GetRole() != "*" || len(res.GetReservations()) > 0 {
+					t.Errorf("web offered reserved resources: %v", res)
+				}
+			}
+			if cpus := scalarOf(o.GetResources(), "cpus"); cpus > 2 {
+				t.Errorf("web offered %v cpus; 2 of 4 are reserved for eng", cpus)
+			}
+		}
+	}
+}
+
+// engReserved is cpus and mem dynamically reserved for role eng.
+func engReserved(cpus, mem float64) []*mesospb.Resource {
+	rv := func() []*mesospb.Resource_ReservationInfo {
+		return []*mesospb.Resource_ReservationInfo{{Type: mesospb.Resource_ReservationInfo_DYNAMIC.Enum(), Role: proto.String("eng")}}
+	}
+	return []*mesospb.Resource{
+		{Name: proto.String("cpus"), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(cpus)}, Reservations: rv()},
+		{Name: proto.String("mem"), Type: mesospb.Value_SCALAR.Enum(), Scalar: &mesospb.Value_Scalar{Value: proto.Float64(mem)}, Reservations: rv()},
+	}
+}
+
+// reservedScalar sums a scalar of one name dynamically reserved for role.
+func reservedScalar(rs []*mesospb.Resource, name, role string) float64 {
+	var v float64
+	for _, r := range rs {
+		rvs := r.GetReservations()
+		if r.GetName() == name && len(rvs) == 1 && rvs[0].GetRole() == role &&
+			rvs[0].GetType() == mesospb.Resource_ReservationInfo_DYNAMIC {
+			v += r.GetScalar().GetValue()
+		}
+	}
+	return v
+}
+
+// waitTaskState waits until the task's latest status is state.
+func waitTaskState(t *testing.T, fw *framework, task string, state mesospb.TaskState) {
+	t.Helper()
+	cluster.Eventually(t, startTimeout, func() error {
+		if st := fw.statuses()[task]; st.GetState() != state {
+			return fmt.Errorf("task %s is %v (%s), want %v", task, st.GetState(), st.GetMessage(), state)
+		}
+		return nil
+	})
+}
+
+// startRoleFramework is startFramework for a framework of one role (not
+// MULTI_ROLE), so its offers carry no allocation_info.
+func startRoleFramework(t *testing.T, addr, name, role string, policy offerPolicy) *framework {
+	t.Helper()
+	info := &mesospb.FrameworkInfo{User: proto.String("root"), Name: proto.String(name), Role: proto.String(role)}
+	fw := &framework{t: t, policy: policy, latest: map[string]*mesospb.TaskStatus{}}
+	fw.client = scheduler.New(scheduler.Config{
+		Masters: []string{addr}, FrameworkInfo: info, HTTPClient: cluster.HTTPClient(), ManualAcknowledge: true,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := fw.client.Run(ctx, scheduler.HandlerFunc(fw.handle))
+		fw.mu.Lock()
+		fw.runErr, fw.finished = err, true
+		fw.mu.Unlock()
+	}()
+	t.Cleanup(func() {
+		tctx, tcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := fw.client.Teardown(tctx); err != nil && !errors.Is(err, scheduler.ErrNotConnected) {
+			t.Logf("teardown %s: %v", name, err)
+		}
+		tcancel()
+		cancel()
+		<-done
+		if fw.runErr != nil {
+			t.Errorf("framework %s: %v", name, fw.runErr)
+		}
+	})
+	cluster.Eventually(t, startTimeout, func() error {
+		if fw.client.FrameworkID() == "" {
+			return fmt.Errorf("framework %s not subscribed", name)
+		}
+		return nil
+	})
+	return fw
+}
