@@ -60,6 +60,7 @@ func (c *core) makeOffer(f *framework, a *agent, al allocator.Allocation, now ti
 	if allocRole != "" {
 		pb.AllocationInfo = &mesospb.Resource_AllocationInfo{Role: proto.String(allocRole)}
 	}
+	pb.Resources = c.offerVolumes(a, pb.Resources, allocRole)
 	// Every executor of the framework running on the agent, command
 	// executors (whose id is their task's) included.
 	seenExec := map[string]bool{}

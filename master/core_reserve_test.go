@@ -271,8 +271,24 @@ func TestAcceptCreateDestroyVolume(t *testing.T) {
 		t.Errorf("total %s, want %s", c.agents[aid].total, want)
 	}
 
-	// A task using the volume keeps it from being destroyed.
+	// The next offer shows the volume whole, beside the rest of the
+	// reserved disk.
 	o = offersFor(t, c, "s")[0]
+	var shown []*mesospb.Resource
+	for _, r := range o.GetResources() {
+		if r.GetDisk().GetPersistence().GetId() == "v1" {
+			shown = append(shown, r)
+		}
+	}
+	if len(shown) != 1 || shown[0].GetScalar().GetValue() != 100 || shown[0].GetDisk().GetVolume().GetContainerPath() != "data" {
+		t.Fatalf("offered volumes %v in %v", shown, o.GetResources())
+	}
+	if got, want := offerRes(t, []*mesospb.Offer{o}), c.agents[aid].total; !got.Equal(want) {
+		t.Errorf("offer %s, want the whole agent %s", got, want)
+	}
+
+	// A task using the volume keeps it from being destroyed (and from
+	// being offered as a volume).
 	task := command("t1", o.GetAgentId(), "cpus:1")
 	task.Resources = append(task.Resources, vol)
 	acceptOps(t, c, eng, "s", o, launchOp(task))

@@ -197,3 +197,67 @@ func (c *core) volumeInUse(a *agent, id string) bool {
 	}
 	return false
 }
+
+// offerVolumes shows the agent's free persistent volumes in an offer, as
+// Mesos does: each takes its size out of the offered disk reserved for its
+// role and appears whole, with its disk info, so the framework finds it by
+// persistence id. A volume a live task names is not free; one whose disk
+// the offer does not hold stays out.
+func (c *core) offerVolumes(a *agent, offered []*mesospb.Resource, allocRole string) []*mesospb.Resource {
+	vols := volumesOf(a.info.GetResources())
+	if len(vols) == 0 {
+		return offered
+	}
+	for _, v := range vols {
+		if c.volumeInUse(a, v.GetDisk().GetPersistence().GetId()) {
+			continue
+		}
+		size, err := resources.FixedFromFloat(v.GetScalar().GetValue())
+		if err != nil {
+			continue
+		}
+		for i, r := range offered {
+			if r.GetName() != "disk" || r.Disk != nil || !sameReservation(r, v) {
+				continue
+			}
+			have, err := resources.FixedFromFloat(r.GetScalar().GetValue())
+			if err != nil || have < size {
+				continue
+			}
+			if left := have - size; left > 0 {
+				offered[i] = proto.Clone(r).(*mesospb.Resource)
+				offered[i].Scalar.Value = proto.Float64(left.Float())
+			} else {
+				offered = append(offered[:i:i], offered[i+1:]...)
+			}
+			shown := proto.Clone(v).(*mesospb.Resource)
+			if allocRole != "" {
+				shown.AllocationInfo = &mesospb.Resource_AllocationInfo{Role: proto.String(allocRole)}
+			}
+			offered = append(offered, shown)
+			break
+		}
+	}
+	return offered
+}
+
+// sameReservation reports whether two resources are reserved alike (role
+// and static or dynamic).
+func sameReservation(a, b *mesospb.Resource) bool {
+	ra, err1 := fromProto([]*mesospb.Resource{stripDisk(a)})
+	rb, err2 := fromProto([]*mesospb.Resource{stripDisk(b)})
+	if err1 != nil || err2 != nil || ra.IsEmpty() || rb.IsEmpty() {
+		return false
+	}
+	x, y := ra.Items()[0], rb.Items()[0]
+	return x.Role == y.Role && x.Dynamic == y.Dynamic
+}
+
+func stripDisk(r *mesospb.Resource) *mesospb.Resource {
+	if r.Disk == nil {
+		return r
+	}
+	c := proto.Clone(r).(*mesospb.Resource)
+	c.Disk = nil
+	return c
+}
