@@ -187,7 +187,13 @@ type usageMonitor struct {
 	mu        sync.Mutex
 	store     *usage.Store
 	published publishedUsage
+	// strays are OOM kills in cgroups no sampled container had yet (a task
+	// killed within its first second): cgroup id → peak RSS, for
+	// oomMessage. Bounded by maxStrays.
+	strays map[uint64]uint64
 }
+
+const maxStrays = 256
 
 // openUsage decides the usage source from --usage_source and attaches the
 // meters when it is eBPF. With "auto", meters that do not load leave the
@@ -200,6 +206,7 @@ func openUsage(mode string, ctr Containerizer, injected bool, log *slog.Logger) 
 		src:     usage.Sources{Cgroups: cgroupCounters{ctr}},
 		cgroups: map[ids.ContainerID]uint64{},
 		store:   usage.NewStore(usage.DefaultCapacity),
+		strays:  map[uint64]uint64{},
 	}
 	if mode == UsageSourceCgroups || (mode == UsageSourceAuto && injected) {
 		log.Info("measuring usage with cgroup counters", "usage_source", u.source)
@@ -240,6 +247,12 @@ func (u *usageMonitor) readOOMs() {
 	for ev := range u.meters.mem.Events() {
 		u.mu.Lock()
 		id, ok := u.store.OOM(ev.CgroupID, ev.PeakRSS)
+		if !ok {
+			if len(u.strays) >= maxStrays {
+				clear(u.strays) // old ones: their tasks have long been reported
+			}
+			u.strays[ev.CgroupID] = max(u.strays[ev.CgroupID], ev.PeakRSS)
+		}
 		u.mu.Unlock()
 		if ok {
 			u.log.Info("OOM kill", "container_id", string(id), "pid", ev.PID, "comm", ev.Comm, "rss_bytes", ev.RSS, "peak_rss_bytes", ev.PeakRSS)

@@ -135,6 +135,9 @@ func (a *Agent) oomMessage(c ids.ContainerID) string {
 			if p, err := u.meters.mem.PeakRSS(cg); err == nil {
 				peak = max(peak, p)
 			}
+			u.mu.Lock()
+			peak = max(peak, u.strays[cg])
+			u.mu.Unlock()
 		}
 	}
 	switch {

@@ -133,8 +133,9 @@ func (se *series) sample(now time.Time, rd *Reading) Sample {
 }
 
 // OOM records an OOM kill the memory meter saw in cgroup cgroupID, with the
-// cgroup's peak RSS as the meter knew it. It returns the container, false
-// when no container has that cgroup.
+// cgroup's peak RSS as the meter knew it. The latest sample learns of it
+// too: a container whose only process was killed ends before the next
+// round. It returns the container, false when no container has that cgroup.
 func (s *Store) OOM(cgroupID, peakRSS uint64) (ids.ContainerID, bool) {
 	se := s.byCgroup[cgroupID]
 	if se == nil {
@@ -142,6 +143,10 @@ func (s *Store) OOM(cgroupID, peakRSS uint64) (ids.ContainerID, bool) {
 	}
 	se.ebpfOOMs++
 	se.peak = max(se.peak, peakRSS)
+	if cur, _ := se.ring.last(); cur != nil {
+		cur.OOMKills = max(cur.OOMKills, se.ebpfOOMs)
+		cur.RSSPeak = se.peak
+	}
 	return se.Container, true
 }
 

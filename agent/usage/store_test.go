@@ -204,6 +204,9 @@ func TestPeakAndOOM(t *testing.T) {
 	if id, ok := s.OOM(5, 90<<20); !ok || id != "c" {
 		t.Fatalf("OOM → %q %v", id, ok)
 	}
+	if v, _ := s.Get("c"); v.Latest.OOMKills != 1 || v.Latest.RSSPeak != 90<<20 {
+		t.Fatalf("latest sample after the OOM: ooms %d, peak %d", v.Latest.OOMKills, v.Latest.RSSPeak)
+	}
 	f.counters["c"] = Counters{MemRSS: 1 << 20, MemLimit: 64 << 20}
 	round(s, f, 1, c)
 	v, _ := s.Get("c")
