@@ -248,6 +248,9 @@ func (c *core) Reserve(agentID ids.AgentID, in []*mesospb.Resource, unreserve bo
 	typ := allocator.Reserve
 	if unreserve {
 		typ = allocator.Unreserve
+		if err := volumesStayBacked(a, res); err != nil {
+			return conflict("Cannot unreserve on agent %s: %v", agentID, err)
+		}
 	}
 	for _, o := range c.sortedOffers() {
 		if o.agent == agentID {

@@ -2,6 +2,7 @@ package master
 
 import (
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,26 @@ func TestReadmitWithSameReservationsSendsNothing(t *testing.T) {
 	}
 	if got := c.agents[other].total; !got.Equal(mustParse("cpus:2;cpus(web,dynamic):1")) {
 		t.Errorf("new agent total %s", got)
+	}
+}
+
+// The operator's UNRESERVE_RESOURCES goes through the same record: it
+// refuses the disk under a volume, and a valid one is checkpointed too.
+func TestOperatorUnreserveKeepsVolumesBacked(t *testing.T) {
+	c := testCore(t)
+	aid := admit(t, c, "a1", "cpus:4;mem:1024;disk:1000")
+	eng := subscribe(t, c, "s", roleInfo("eng"))
+	acceptOps(t, c, eng, "s", offersFor(t, c, "s")[0], reserveOp("", "disk(eng,dynamic):100;cpus(eng,dynamic):1"),
+		volumeOp(mesospb.Offer_Operation_CREATE, "c", volume("v1", "disk(eng,dynamic):100", "data")))
+	disk := toProto(mustParse("disk(eng,dynamic):100"), "")
+	if err := c.Reserve(aid, disk, true, t0); err == nil || !strings.Contains(err.Error(), "persistent volumes") {
+		t.Errorf("unreserve under a volume: %v", err)
+	}
+	c.take()
+	if err := c.Reserve(aid, toProto(mustParse("cpus(eng,dynamic):1"), ""), true, t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := lastCheckpoint(t, c.take()); !got.Equal(mustParse("disk(eng,dynamic):100")) {
+		t.Errorf("checkpointed %s", got)
 	}
 }
