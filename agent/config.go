@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"golang.org/x/sys/unix"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -87,6 +88,15 @@ type Config struct {
 	// MaxConcurrentLaunches bounds how many containers are created at once
 	// (default twice the cores): launches beyond it queue in arrival order.
 	MaxConcurrentLaunches int
+	// Flags, when set, is what GET_FLAGS reports (RegisterFlags sets it).
+	Flags func() map[string]string
+	// LogLevel, when set, is the level of the logger passed to New; the
+	// operator's SET_LOGGING_LEVEL lowers it to Debug for a while.
+	LogLevel *slog.LevelVar
+
+	// logLevel is the operator's verbosity, made by defaults() so that the
+	// Agent's copy of the Config carries it.
+	logLevel *logLevel
 }
 
 // RegisterFlags registers the agent's flags on fs with their defaults.
@@ -115,6 +125,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 }
 
 func (c *Config) defaults() error {
+	c.logLevel = newLogLevel(c.LogLevel)
 	if c.IP == "" {
 		c.IP = "0.0.0.0"
 	}

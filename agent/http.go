@@ -1,19 +1,17 @@
 package agent
 
 import (
-	"path/filepath"
-
+	"context"
 	"encoding/json"
-	"github.com/cairnhq/cairn/agent/files"
 	"net/http"
+	"path/filepath"
 	"time"
 
-	"github.com/cairnhq/cairn/agent/statusupdate"
+	"github.com/cairnhq/cairn/agent/files"
+
 	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api/endpoint"
 	"github.com/cairnhq/cairn/api/internalpb"
-	"github.com/cairnhq/cairn/api/masterpb"
-	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/resources"
 	"google.golang.org/protobuf/proto"
@@ -52,36 +50,14 @@ func (a *Agent) snapshot(st *state) *internalpb.AgentState {
 		Version:   proto.String(Version),
 		NodeName:  proto.String(a.nodeName()),
 	}
-	agentID := &mesospb.AgentID{Value: proto.String(string(st.agentID))}
-	for fwID, fw := range st.frameworks {
+	for _, fw := range st.frameworks {
 		out.Frameworks = append(out.Frameworks, fw.info)
 		for _, e := range fw.executors {
 			if !e.command {
 				out.Executors = append(out.Executors, e.info)
 			}
 			for _, t := range e.core.Tasks() {
-				mt := &mesospb.Task{
-					Name:        proto.String(t.Info.GetName()),
-					TaskId:      t.Info.GetTaskId(),
-					FrameworkId: fw.info.GetId(),
-					ExecutorId:  &mesospb.ExecutorID{Value: proto.String(string(e.core.ID))},
-					AgentId:     agentID,
-					State:       t.State.Enum(),
-					Resources:   t.Info.GetResources(),
-					KillPolicy:  t.Info.GetKillPolicy(),
-				}
-				if t.Info.Executor != nil {
-					mt.ExecutorId = t.Info.GetExecutor().GetExecutorId()
-				}
-				key := statusupdate.Key{Framework: fwID, Task: ids.TaskID(t.Info.GetTaskId().GetValue())}
-				if p := st.sum.Pending(key); len(p) > 0 {
-					mt.StatusUpdateState = p[0].Status.GetState().Enum()
-					mt.StatusUpdateUuid = p[0].Status.GetUuid()
-					for _, u := range p {
-						mt.Statuses = append(mt.Statuses, u.Status)
-					}
-				}
-				out.Tasks = append(out.Tasks, mt)
+				out.Tasks = append(out.Tasks, a.taskProto(st, fw, e, t))
 			}
 		}
 	}
@@ -171,34 +147,6 @@ func (a *Agent) legacyJSON(st *state) map[string]any {
 	}
 }
 
-// operatorAPI serves the subset of the agent operator API that the
-// generated master types can express; the rest is 501 until agent.proto
-// is generated.
-func (a *Agent) operatorAPI(w http.ResponseWriter, r *http.Request) {
-	call := &masterpb.Call{}
-	codec, err := endpoint.Decode(r, call)
-	if err != nil {
-		endpoint.Error(w, err)
-		return
-	}
-	switch call.GetType() {
-	case masterpb.Call_GET_HEALTH:
-		endpoint.Reply(w, codec, http.StatusOK, &masterpb.Response{
-			Type:      masterpb.Response_GET_HEALTH.Enum(),
-			GetHealth: &masterpb.Response_GetHealth{Healthy: proto.Bool(true)},
-		})
-	case masterpb.Call_GET_VERSION:
-		endpoint.Reply(w, codec, http.StatusOK, &masterpb.Response{
-			Type:       masterpb.Response_GET_VERSION.Enum(),
-			GetVersion: &masterpb.Response_GetVersion{VersionInfo: &mesospb.VersionInfo{Version: proto.String(Version)}},
-		})
-	case masterpb.Call_UNKNOWN:
-		endpoint.Errorf(w, http.StatusBadRequest, "Expecting 'type' to be present")
-	default:
-		endpoint.Errorf(w, http.StatusNotImplemented, "Agent operator call %s is not implemented yet", call.GetType())
-	}
-}
-
 // shutdownExecutors runs when the agent stops: no new work, every stream
 // closed. Executors of checkpointing frameworks keep running (their
 // executors retry until the next agent recovers them); the others cannot be
@@ -239,12 +187,19 @@ func (a *Agent) metricsSnapshot(w http.ResponseWriter, r *http.Request) {
 		endpoint.Errorf(w, http.StatusMethodNotAllowed, "expecting a 'GET' request, received '%s'", r.Method)
 		return
 	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(a.metrics(r.Context()))
+}
+
+// metrics is the agent's metrics snapshot (/metrics/snapshot, GET_METRICS);
+// the loop's counters are missing when ctx ends before the loop answers.
+func (a *Agent) metrics(ctx context.Context) map[string]float64 {
 	out := map[string]float64{
 		"slave/recovery_errors":   float64(a.recoveryErrors.Load()),
 		"slave/checkpoint_errors": float64(a.checkpointErrors.Load()),
 		"slave/uptime_secs":       time.Since(a.started).Seconds(),
 	}
-	_ = a.do(r.Context(), func(st *state) {
+	_ = a.do(ctx, func(st *state) {
 		out["slave/registered"] = 0
 		if st.registered {
 			out["slave/registered"] = 1
@@ -262,6 +217,5 @@ func (a *Agent) metricsSnapshot(w http.ResponseWriter, r *http.Request) {
 		out["slave/executors_recovering"] = recovering
 		out["slave/frameworks_active"] = float64(len(st.frameworks))
 	})
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(out)
+	return out
 }
