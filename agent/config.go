@@ -122,6 +122,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.Duration(&c.ExecutorReregistrationTimeout, "executor_reregistration_timeout", 2*time.Second, "how long a recovered executor has to re-subscribe")
 	fs.Int(&c.GossipPort, "gossip_port", 5056, "gossip port (UDP and TCP)")
 	fs.String(&c.UsageSource, "usage_source", UsageSourceAuto, "what per-task usage is measured with: ebpf (eBPF meters, refuse to start without them), cgroups (cgroup counters only), auto (eBPF when the meters load, else cgroup counters)")
+	c.Flags = fs.Values
 }
 
 func (c *Config) defaults() error {
