@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/cairnhq/cairn/agent/usage"
+	"github.com/cairnhq/cairn/bpf/cpu"
+	"github.com/cairnhq/cairn/bpf/net"
+	"github.com/cairnhq/cairn/ids"
+)
+
+// benchUsageAgent returns an agent whose store holds n running containers
+// with two samples each, as the sampler leaves them; ebpf adds the eBPF
+// figures.
+func benchUsageAgent(n int, ebpf bool) *Agent {
+	u := &usageMonitor{store: usage.NewStore(0), source: UsageSourceCgroups}
+	if ebpf {
+		u.source = UsageSourceEBPF
+	}
+	targets := make([]usage.Target, n)
+	for i := range targets {
+		id := strconv.Itoa(i)
+		targets[i] = usage.Target{Container: ids.ContainerID("c-" + id), CgroupID: uint64(i + 1), CPUsLimit: 1.1,
+			Labels: usage.Labels{FrameworkID: "fw-0001", ExecutorID: ids.ExecutorID("exec-" + id), TaskID: ids.TaskID("task-" + id)}}
+	}
+	t0 := time.Now()
+	for round := range 2 {
+		r := usage.Round{Targets: targets, Readings: make([]usage.Reading, n)}
+		for i, t := range targets {
+			var h cpu.Histogram
+			h.Slots[10+i%5] = uint64(100 * (round + 1))
+			r.Readings[i] = usage.Reading{Target: t,
+				Counters: usage.Counters{CPUUserSecs: 12.5, CPUSystemSecs: 3.25, CPUTotal: 15 * time.Second, MemTotal: 200 << 20, MemLimit: 256 << 20, MemRSS: 150 << 20, Processes: 3, Threads: 9},
+				CPU:      cpu.Stats{OnCPU: time.Duration(round+1) * time.Second, Switches: 5000, RunQueue: h}, HasCPU: ebpf,
+				Net:      net.Stats{RxBytes: 1 << 30, TxBytes: 2 << 30, RxPackets: 1 << 20, TxPackets: 2 << 20}, HasNet: ebpf,
+				Peak:     180 << 20, HasPeak: ebpf,
+			}
+		}
+		u.store.Apply(t0.Add(time.Duration(round)*time.Second), r)
+	}
+	return &Agent{usage: u}
+}
+
+// BenchmarkMonitorStatistics measures /monitor/statistics at the HTTP
+// handler (no network): encoding every running container's latest sample.
+// It reports the 99th percentile of the requests' latencies as p99-ms.
+func BenchmarkMonitorStatistics(b *testing.B) {
+	for _, n := range []int{50, 200} {
+		for _, ebpf := range []bool{false, true} {
+			name := "containers=" + strconv.Itoa(n) + "/source=cgroups"
+			if ebpf {
+				name = "containers=" + strconv.Itoa(n) + "/source=ebpf"
+			}
+			b.Run(name, func(b *testing.B) {
+				a := benchUsageAgent(n, ebpf)
+				req := httptest.NewRequest(http.MethodGet, "/monitor/statistics", nil)
+				var lat []time.Duration
+				b.ReportAllocs()
+				for b.Loop() {
+					start := time.Now()
+					w := httptest.NewRecorder()
+					a.monitorStatistics(w, req)
+					lat = append(lat, time.Since(start))
+					if w.Code != 200 {
+						b.Fatalf("status %d", w.Code)
+					}
+				}
+				slices.Sort(lat)
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			})
+		}
+	}
+}
