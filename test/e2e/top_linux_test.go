@@ -66,6 +66,23 @@ func TestTopOnceJSON(t *testing.T) {
 		t.Fatalf("master lists %d running tasks, want 4: %v", len(running), running)
 	}
 
+	// An agent lists a container from its first sample (taken every
+	// second) on; until then top has nothing to take a rate from.
+	cluster.Eventually(t, startTimeout, func() error {
+		for _, a := range agents {
+			listed := map[string]bool{}
+			for _, id := range monitoredTasks(t, strings.TrimPrefix(a.GetPid(), "slave(1)@")) {
+				listed[id] = true
+			}
+			for id, agent := range running {
+				if agent == a.GetAgentInfo().GetId().GetValue() && !listed[id] {
+					return fmt.Errorf("agent %s does not list task %s in /monitor/statistics yet", agent, id)
+				}
+			}
+		}
+		return nil
+	})
+
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, e.bin, "top", "--once", "--json", "--interval=2s", "--master="+masterAddr)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -149,17 +166,25 @@ func TestTopOnceJSON(t *testing.T) {
 }
 
 // checkMeasuredMetrics: the master's snapshot carries the cluster's
-// measured usage (zero until the agents publish it by gossip).
+// measured usage, which the agents publish by gossip: the tasks' memory
+// shows up there once a record carrying it has arrived.
 func checkMeasuredMetrics(t *testing.T, masterAddr string) {
 	t.Helper()
 	var snap map[string]float64
-	getJSON(t, "http://"+masterAddr+"/metrics/snapshot", &snap)
-	for _, k := range []string{"master/cpus_measured", "master/mem_measured_bytes",
-		"master/net_rx_measured_bytes_per_second", "master/net_tx_measured_bytes_per_second"} {
-		if _, ok := snap[k]; !ok {
-			t.Errorf("/metrics/snapshot lacks %s", k)
+	cluster.Eventually(t, startTimeout, func() error {
+		snap = nil
+		getJSON(t, "http://"+masterAddr+"/metrics/snapshot", &snap)
+		for _, k := range []string{"master/cpus_measured", "master/mem_measured_bytes",
+			"master/net_rx_measured_bytes_per_second", "master/net_tx_measured_bytes_per_second"} {
+			if _, ok := snap[k]; !ok {
+				return fmt.Errorf("/metrics/snapshot lacks %s", k)
+			}
 		}
-	}
+		if snap["master/mem_measured_bytes"] <= 0 {
+			return fmt.Errorf("master/mem_measured_bytes is %v with four tasks running", snap["master/mem_measured_bytes"])
+		}
+		return nil
+	})
 	t.Logf("measured: %v cpus, %v bytes of memory", snap["master/cpus_measured"], snap["master/mem_measured_bytes"])
 }
 
@@ -200,6 +225,7 @@ func checkStats(t *testing.T, e *env, masterAddr, addr, task string) {
 			t.Errorf("cairn stats %s: cpu_percent now %v, want > 0 for a spinning task", task, m.Current)
 		}
 	}
+	t.Logf("cairn stats %s: %d samples, %d metrics", task, doc.Samples, len(doc.Metrics))
 }
 
 // statisticsKeys is every statistics key the agent at addr serves.
@@ -216,6 +242,21 @@ func statisticsKeys(t *testing.T, addr string) map[string]bool {
 		}
 	}
 	return keys
+}
+
+// monitoredTasks is the `source` of every entry of the agent's
+// /monitor/statistics.
+func monitoredTasks(t *testing.T, addr string) []string {
+	t.Helper()
+	var entries []struct {
+		Source string `json:"source"`
+	}
+	getJSON(t, "http://"+addr+"/monitor/statistics", &entries)
+	var ids []string
+	for _, e := range entries {
+		ids = append(ids, e.Source)
+	}
+	return ids
 }
 
 func getJSON(t *testing.T, url string, v any) {
