@@ -22,7 +22,7 @@ const poll1 = `[
 ]`
 
 const poll2 = `[
- {"executor_id":"spin","executor_name":"x","framework_id":"fw1","source":"spin",
+ {"executor_id":"spin","executor_name":"x","framework_id":"fw1","source":"spin","container_id":"c1",
   "statistics":{"timestamp":101.0,"cpus_user_time_secs":1.4,"cpus_system_time_secs":0.6,
    "cpus_runqueue_delay_p99_secs":0.003,"mem_rss_bytes":2097152,"mem_limit_bytes":33554432,
    "net_rx_bytes":10,"net_tx_bytes":6000,"net_rx_packets":1,"net_tx_packets":5}},
@@ -52,7 +52,7 @@ func TestRowsRatesAndAbsentKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	idle, spin := rows[0], rows[1]
-	if idle.TaskID != "idle-ex" || spin.TaskID != "spin" || spin.FrameworkName != "web" {
+	if idle.TaskID != "idle-ex" || spin.TaskID != "spin" || spin.FrameworkName != "web" || spin.ContainerID != "c1" {
 		t.Fatalf("rows = %+v", rows)
 	}
 	near := func(name string, r Row, want float64) {
@@ -167,7 +167,7 @@ func TestRowJSONHasEveryMetric(t *testing.T) {
 		t.Fatalf("%v: %s", err, b)
 	}
 	for _, o := range out {
-		for _, k := range []string{"framework_id", "framework_name", "agent_id", "agent_hostname", "executor_id", "task_id"} {
+		for _, k := range []string{"framework_id", "framework_name", "agent_id", "agent_hostname", "executor_id", "container_id", "task_id"} {
 			if _, ok := o[k].(string); !ok {
 				t.Errorf("%s missing or not a string in %v", k, o)
 			}

@@ -21,6 +21,7 @@ type Agent struct {
 type Container struct {
 	FrameworkID string
 	ExecutorID  string
+	ContainerID string // empty when the agent does not say
 	// TaskID is the entry's `source` (the command executor's task), or the
 	// executor id when the agent left it empty.
 	TaskID string
@@ -33,6 +34,7 @@ func ParseStatistics(body []byte, at time.Time) ([]Container, error) {
 		ExecutorID  string          `json:"executor_id"`
 		FrameworkID string          `json:"framework_id"`
 		Source      string          `json:"source"`
+		ContainerID string          `json:"container_id"`
 		Statistics  json.RawMessage `json:"statistics"`
 	}
 	if err := json.Unmarshal(body, &entries); err != nil {
@@ -48,7 +50,7 @@ func ParseStatistics(body []byte, at time.Time) ([]Container, error) {
 			}
 		}
 		task := cmp.Or(e.Source, e.ExecutorID)
-		out = append(out, Container{FrameworkID: e.FrameworkID, ExecutorID: e.ExecutorID, TaskID: task,
+		out = append(out, Container{FrameworkID: e.FrameworkID, ExecutorID: e.ExecutorID, ContainerID: e.ContainerID, TaskID: task,
 			Sample: Sample{At: st.Time(at), Stats: st}})
 	}
 	return out, nil
@@ -74,6 +76,7 @@ type Row struct {
 	FrameworkName string
 	Agent         Agent
 	ExecutorID    string
+	ContainerID   string
 	TaskID        string
 	Values        []Value
 }
@@ -109,7 +112,7 @@ func Rows(prev, cur []Poll, names map[string]string) (rows []Row, down []Poll) {
 		for _, c := range p.Containers {
 			old := before[containerKey{p.Agent.ID, c.FrameworkID, c.ExecutorID}]
 			r := Row{FrameworkID: c.FrameworkID, FrameworkName: names[c.FrameworkID], Agent: p.Agent,
-				ExecutorID: c.ExecutorID, TaskID: c.TaskID, Values: make([]Value, len(Metrics))}
+				ExecutorID: c.ExecutorID, ContainerID: c.ContainerID, TaskID: c.TaskID, Values: make([]Value, len(Metrics))}
 			for i, m := range Metrics {
 				r.Values[i].V, r.Values[i].OK = m.Value(old, c.Sample)
 			}
@@ -201,7 +204,7 @@ func (r Row) MarshalJSON() ([]byte, error) {
 	for _, f := range [][2]string{
 		{"framework_id", r.FrameworkID}, {"framework_name", r.FrameworkName},
 		{"agent_id", r.Agent.ID}, {"agent_hostname", r.Agent.Hostname},
-		{"executor_id", r.ExecutorID}, {"task_id", r.TaskID},
+		{"executor_id", r.ExecutorID}, {"container_id", r.ContainerID}, {"task_id", r.TaskID},
 	} {
 		writeField(&b, f[0], f[1])
 		b.WriteByte(',')
