@@ -202,7 +202,11 @@ func (a *Agent) executorUpdate(r *http.Request, fwID ids.FrameworkID, execID ids
 			status.State = mesospb.TaskState_TASK_FAILED.Enum()
 			status.Source = mesospb.TaskStatus_SOURCE_AGENT.Enum()
 			status.Reason = mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY.Enum()
-			status.Message = proto.String("Memory limit exceeded: " + memLimit)
+			msg := a.oomMessage(container)
+			if msg == "" {
+				msg = "Memory limit exceeded: " + memLimit
+			}
+			status.Message = proto.String(msg)
 		}
 	}
 	err := a.do(r.Context(), func(st *state) {

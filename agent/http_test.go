@@ -87,7 +87,8 @@ func TestBadInputs(t *testing.T) {
 		{"operator no type", "POST", "/api/v1", js, "", `{}`, 400, "type"},
 		{"operator health", "POST", "/api/v1", js, "", `{"type":"GET_HEALTH"}`, 200, `"healthy":true`},
 		{"operator version", "POST", "/api/v1", js, "", `{"type":"GET_VERSION"}`, 200, `"version_info"`},
-		{"operator state", "POST", "/api/v1", js, "", `{"type":"GET_STATE"}`, 501, "GET_STATE"},
+		{"operator state", "POST", "/api/v1", js, "", `{"type":"GET_STATE"}`, 200, `"type":"GET_STATE"`},
+		{"operator nested container", "POST", "/api/v1", js, "", `{"type":"LAUNCH_NESTED_CONTAINER"}`, 501, "LAUNCH_NESTED_CONTAINER"},
 
 		{"health", "GET", "/health", "", "", "", 200, ""},
 		{"legacy state POST", "POST", "/state", js, "", "", 405, ""},

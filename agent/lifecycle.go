@@ -29,6 +29,12 @@ func (a *Agent) apply(st *state, fw *framework, e *executor, effs []task.Effect)
 			a.sendEvent(e, &executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()})
 		case task.Report:
 			s := eff.Status
+			if s.GetReason() == mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY {
+				// The metering knows the peak RSS the container reached.
+				if msg := a.oomMessage(e.container); msg != "" {
+					s.Message = proto.String(msg)
+				}
+			}
 			s.Uuid = newUUID()
 			s.Timestamp = proto.Float64(float64(time.Now().UnixNano()) / 1e9)
 			s.ContainerStatus = &mesospb.ContainerStatus{ContainerId: &mesospb.ContainerID{Value: proto.String(string(e.container))}}

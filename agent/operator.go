@@ -131,7 +131,7 @@ func (a *Agent) operatorCall(r *http.Request, call *agentpb.Call) (*agentpb.Resp
 	case agentpb.Call_GET_AGENT:
 		return view(func(st *state) { resp.GetAgent = &agentpb.Response_GetAgent{AgentInfo: a.agentInfo(st.agentID)} })
 	case agentpb.Call_GET_CONTAINERS:
-		cs, err := a.containerStatusesStub(r.Context()) // TODO: a.containerStatuses (agent/monitor.go) once it exists
+		cs, err := a.containerStatuses(r.Context())
 		if err != nil {
 			return nil, &api.HTTPError{Status: http.StatusServiceUnavailable, Msg: "GET_CONTAINERS: " + err.Error()}
 		}

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/cairnhq/cairn/agent/files"
 	"github.com/cairnhq/cairn/api"
-	"github.com/cairnhq/cairn/api/agentpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/ids"
 	"google.golang.org/protobuf/proto"
@@ -157,29 +155,4 @@ func statMode(s string) uint32 {
 		}
 	}
 	return m | typ
-}
-
-// containerStatusesStub stands in for containerStatuses (agent/monitor.go,
-// written by the metering work): the launched containers with their
-// status, without statistics.
-func (a *Agent) containerStatusesStub(ctx context.Context) ([]*agentpb.Response_GetContainers_Container, error) {
-	var out []*agentpb.Response_GetContainers_Container
-	err := a.do(ctx, func(st *state) {
-		for _, fw := range st.frameworks {
-			for _, e := range fw.executors {
-				if !e.launched || e.exited {
-					continue
-				}
-				cid := &mesospb.ContainerID{Value: proto.String(string(e.container))}
-				out = append(out, &agentpb.Response_GetContainers_Container{
-					FrameworkId:     fw.info.GetId(),
-					ExecutorId:      &mesospb.ExecutorID{Value: proto.String(string(e.core.ID))},
-					ExecutorName:    proto.String(e.info.GetName()),
-					ContainerId:     cid,
-					ContainerStatus: &mesospb.ContainerStatus{ContainerId: cid},
-				})
-			}
-		}
-	})
-	return out, err
 }
