@@ -170,13 +170,19 @@ func (t *topper) render(v clusterView, prev, cur []taskstat.Poll, now time.Time)
 		return err
 	}
 	t.clear()
+	maxRows := 0
 	if t.term != nil {
 		fmt.Fprintf(t.out, "cairn top  %s  %d tasks on %d agents  sort: %s  (keys: c m r t d n f a, q quits)\n\n",
 			now.Format("15:04:05"), len(rows), len(v.agents), t.opts.sort)
+		// Keep the header on screen: as many rows as fit under it, the
+		// "more" line and the lines about unreachable agents.
+		if h := t.term.height(); h > 0 {
+			maxRows = max(1, h-5-len(down))
+		}
 	} else if !t.opts.once {
 		fmt.Fprintf(t.out, "\n%s  %d tasks on %d agents\n", now.Format(time.RFC3339), len(rows), len(v.agents))
 	}
-	return taskstat.Table(t.out, rows, down)
+	return taskstat.Table(t.out, rows, down, maxRows)
 }
 
 // clear wipes the terminal before a refresh; a no-op when not a terminal.

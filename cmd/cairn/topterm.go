@@ -13,6 +13,7 @@ import (
 // turned off, so output still translates newlines.
 type terminal struct {
 	fd     int
+	outFd  int
 	saved  *unix.Termios // nil: stdin is not a terminal, no keys
 	stop   chan struct{}
 	wg     sync.WaitGroup
@@ -24,7 +25,7 @@ func openTerminal(in, out *os.File) (*terminal, error) {
 	if _, err := unix.IoctlGetTermios(int(out.Fd()), unix.TCGETS); err != nil {
 		return nil, err
 	}
-	t := &terminal{fd: int(in.Fd()), stop: make(chan struct{})}
+	t := &terminal{fd: int(in.Fd()), outFd: int(out.Fd()), stop: make(chan struct{})}
 	saved, err := unix.IoctlGetTermios(t.fd, unix.TCGETS)
 	if err != nil {
 		return t, nil
@@ -70,6 +71,15 @@ func (t *terminal) keys() <-chan byte {
 		}
 	})
 	return ch
+}
+
+// height is the terminal's number of lines, 0 when unknown.
+func (t *terminal) height() int {
+	ws, err := unix.IoctlGetWinsize(t.outFd, unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Row)
 }
 
 // restore stops the key reader and gives the terminal back as it was.

@@ -18,10 +18,15 @@ var topColumns = []struct{ title, metric string }{
 	{"TX/s", "net_tx_bytes_per_second"},
 }
 
-// Table writes rows as `cairn top`'s table, then one line per agent that
-// did not answer. Unmeasured values print as "-".
-func Table(w io.Writer, rows []Row, down []Poll) error {
+// Table writes rows as `cairn top`'s table, at most maxRows of them (0:
+// all) and a line saying how many more, then one line per agent that did
+// not answer. Unmeasured values print as "-".
+func Table(w io.Writer, rows []Row, down []Poll, maxRows int) error {
 	name := agentNames(rows, down)
+	more := 0
+	if maxRows > 0 && len(rows) > maxRows {
+		rows, more = rows[:maxRows], len(rows)-maxRows
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprint(tw, "FRAMEWORK\tAGENT\tTASK")
 	for _, c := range topColumns {
@@ -38,6 +43,11 @@ func Table(w io.Writer, rows []Row, down []Poll) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if more > 0 {
+		if _, err := fmt.Fprintf(w, "… %d more\n", more); err != nil {
+			return err
+		}
 	}
 	for _, p := range down {
 		if _, err := fmt.Fprintf(w, "agent %s (%s) unreachable: %v\n", clean(name(p.Agent)), clean(p.Agent.Addr), p.Err); err != nil {
