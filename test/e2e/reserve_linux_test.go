@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,35 +32,8 @@ func TestReserveInAcceptSurvivesAgentRestart(t *testing.T) {
 	agent := e.startAgent("agent1", 1, masterAddr, "--hostname=node1", "--resources=cpus:4;mem:2048;disk:1024")
 	e.waitAgents(0, 1)
 
-	var once sync.Once
-	eng := startRoleFramework(t, masterAddr, "e2e-eng", "eng", func(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
-		reserved := false
-		once.Do(func() {
-			reserved = true
-			o := offers[0]
-			task := &mesospb.TaskInfo{
-				Name: proto.String("on-reserved"), TaskId: &mesospb.TaskID{Value: proto.String("on-reserved")},
-				AgentId: o.GetAgentId(), Resources: engReserved(1, 128),
-				Command: &mesospb.CommandInfo{Value: proto.String("sleep 3600")},
-			}
-			ops := []*mesospb.Offer_Operation{
-				{Type: mesospb.Offer_Operation_RESERVE.Enum(), Id: &mesospb.OperationID{Value: proto.String("reserve-1")},
-					Reserve: &mesospb.Offer_Operation_Reserve{Resources: engReserved(2, 256)}},
-				{Type: mesospb.Offer_Operation_LAUNCH.Enum(), Launch: &mesospb.Offer_Operation_Launch{TaskInfos: []*mesospb.TaskInfo{task}}},
-			}
-			if err := fw.client.Accept(ctx, []*mesospb.OfferID{o.GetId()}, ops, refuse(1)); err != nil {
-				t.Errorf("accept: %v", err)
-			}
-			offers = offers[1:]
-		})
-		if len(offers) == 0 && reserved {
-			return nil
-		}
-		return fw.client.Decline(ctx, offerIDs(offers), refuse(1))
-	})
-	web := startRoleFramework(t, masterAddr, "e2e-web", "web", func(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
-		return fw.client.Decline(ctx, offerIDs(offers), refuse(1))
-	})
+	eng := startRoleFramework(t, masterAddr, "e2e-eng", "eng", reserveOnce(t, true))
+	web := startRoleFramework(t, masterAddr, "e2e-web", "web", declineAll)
 
 	waitTaskState(t, eng, "on-reserved", mesospb.TaskState_TASK_RUNNING)
 	finished := false
@@ -90,10 +64,98 @@ func TestReserveInAcceptSurvivesAgentRestart(t *testing.T) {
 	e.waitAgents(0, 1)
 
 	// eng is offered the whole reservation again (its task died with the
-	// agent: the framework does not checkpoint).
+	// agent: the framework does not checkpoint); web never is.
+	awaitReservedOffer(t, eng, restarted)
+	checkNeverOffered(t, web, restarted)
+}
+
+// TestMasterRestoresLostReservation: the agent is killed and loses its
+// checkpointed resources before it starts again; the master, which still
+// holds the agent's record, gives them back and the agent checkpoints them
+// anew.
+func TestMasterRestoresLostReservation(t *testing.T) {
+	e := newEnv(t, 2)
+	e.startMaster(0)
+	masterAddr := e.c.Node(0).Addr(5050)
+	agent := e.startAgent("agent1", 1, masterAddr, "--hostname=node1", "--resources=cpus:4;mem:2048;disk:1024")
+	e.waitAgents(0, 1)
+	eng := startRoleFramework(t, masterAddr, "e2e-eng", "eng", reserveOnce(t, false))
+	web := startRoleFramework(t, masterAddr, "e2e-web", "web", declineAll)
+	ckpt := filepath.Join(e.dir, "agent1", "meta", "resources", "resources.info")
+	cluster.Eventually(t, startTimeout, func() error {
+		_, err := os.Stat(ckpt)
+		return err
+	})
+
+	if err := agent.proc.Kill(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-agent.proc.Done()
+	if err := os.Remove(ckpt); err != nil {
+		t.Fatal(err)
+	}
+	restarted := time.Now()
+	again := &daemon{name: "agent1-restarted", node: agent.node, argv: agent.argv, runtimeDir: agent.runtimeDir}
+	again.proc = again.node.Start(again.name, again.argv, nil)
+	t.Cleanup(func() {
+		if code, clean := again.stop(); !clean {
+			t.Errorf("restarted agent ended with %d, not by SIGTERM", code)
+		}
+	})
+	if err := waitLog(again.proc, "checkpointed resources applied", startTimeout); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ckpt); err != nil {
+		t.Errorf("the agent did not checkpoint the restored reservation: %v", err)
+	}
+	awaitReservedOffer(t, eng, restarted)
+	checkNeverOffered(t, web, restarted)
+}
+
+// reserveOnce is an offer policy of role eng: the first offer is accepted
+// with a RESERVE of 2 cpus and 256 MB (id reserve-1) and, when launch is
+// set, a LAUNCH of task on-reserved on half of it; every other offer is
+// declined for a second.
+func reserveOnce(t *testing.T, launch bool) offerPolicy {
+	var once sync.Once
+	return func(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
+		once.Do(func() {
+			o := offers[0]
+			offers = offers[1:]
+			ops := []*mesospb.Offer_Operation{{Type: mesospb.Offer_Operation_RESERVE.Enum(),
+				Id:      &mesospb.OperationID{Value: proto.String("reserve-1")},
+				Reserve: &mesospb.Offer_Operation_Reserve{Resources: engReserved(2, 256)}}}
+			if launch {
+				task := &mesospb.TaskInfo{
+					Name: proto.String("on-reserved"), TaskId: &mesospb.TaskID{Value: proto.String("on-reserved")},
+					AgentId: o.GetAgentId(), Resources: engReserved(1, 128),
+					Command: &mesospb.CommandInfo{Value: proto.String("sleep 3600")},
+				}
+				ops = append(ops, &mesospb.Offer_Operation{Type: mesospb.Offer_Operation_LAUNCH.Enum(),
+					Launch: &mesospb.Offer_Operation_Launch{TaskInfos: []*mesospb.TaskInfo{task}}})
+			}
+			if err := fw.client.Accept(ctx, []*mesospb.OfferID{o.GetId()}, ops, refuse(1)); err != nil {
+				t.Errorf("accept: %v", err)
+			}
+		})
+		if len(offers) == 0 {
+			return nil
+		}
+		return fw.client.Decline(ctx, offerIDs(offers), refuse(1))
+	}
+}
+
+func declineAll(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
+	return fw.client.Decline(ctx, offerIDs(offers), refuse(1))
+}
+
+// awaitReservedOffer waits for an offer made after since that holds the 2
+// cpus reserved for eng.
+func awaitReservedOffer(t *testing.T, eng *framework, since time.Time) {
+	t.Helper()
 	cluster.Eventually(t, startTimeout, func() error {
 		for _, r := range eng.received(schedulerpb.Event_OFFERS) {
-			if r.at.Before(restarted) {
+			if r.at.Before(since) {
 				continue
 			}
 			for _, o := range r.ev.GetOffers().GetOffers() {
@@ -104,11 +166,15 @@ func TestReserveInAcceptSurvivesAgentRestart(t *testing.T) {
 		}
 		return errors.New("no offer of the 2 reserved cpus to eng since the agent restarted")
 	})
-	// web gets offers after the restart too, and none ever held eng's
-	// reservation.
+}
+
+// checkNeverOffered waits for an offer to web made after since, then
+// checks that none of web's offers ever held a reservation.
+func checkNeverOffered(t *testing.T, web *framework, since time.Time) {
+	t.Helper()
 	cluster.Eventually(t, startTimeout, func() error {
 		rs := web.received(schedulerpb.Event_OFFERS)
-		if len(rs) == 0 || rs[len(rs)-1].at.Before(restarted) {
+		if len(rs) == 0 || rs[len(rs)-1].at.Before(since) {
 			return errors.New("no offer to web since the agent restarted")
 		}
 		return nil
