@@ -110,8 +110,10 @@ func opRole(f *framework, rs []*mesospb.Resource) (string, error) {
 }
 
 // checkReservation checks the reservation stack of one RESERVE or
-// UNRESERVE resource: a single DYNAMIC reservation (refinements are not
-// supported), whose principal, when both are given, is the framework's.
+// UNRESERVE resource: a single DYNAMIC reservation (refinements and labels
+// are not supported), whose principal, when both are given, is the
+// framework's. The principal is not kept: offers show reservations without
+// it.
 func checkReservation(f *framework, r *mesospb.Resource) error {
 	rvs := r.GetReservations()
 	switch {
@@ -122,9 +124,13 @@ func checkReservation(f *framework, r *mesospb.Resource) error {
 	case len(rvs) == 1 && rvs[0].GetType() != mesospb.Resource_ReservationInfo_DYNAMIC:
 		return fmt.Errorf("Resource %s is not dynamically reserved", r.GetName())
 	}
-	principal := r.GetReservation().GetPrincipal()
+	principal, labels := r.GetReservation().GetPrincipal(), r.GetReservation().GetLabels()
 	if len(rvs) == 1 {
-		principal = rvs[0].GetPrincipal()
+		principal, labels = rvs[0].GetPrincipal(), rvs[0].GetLabels()
+	}
+	if len(labels.GetLabels()) > 0 {
+		// Cairn keeps a reservation's role only: refusing beats losing them.
+		return fmt.Errorf("Resource %s: reservation labels are not supported", r.GetName())
 	}
 	if fp := f.info.GetPrincipal(); fp != "" && principal != "" && principal != fp {
 		return fmt.Errorf("A reservation with principal '%s' does not match the framework's principal '%s'", principal, fp)

@@ -170,7 +170,9 @@ func TestAcceptReserveThenLaunch(t *testing.T) {
 func TestAcceptInvalidResourceOps(t *testing.T) {
 	c := testCore(t)
 	aid := admit(t, c, "a1", "cpus:4;mem:1024;disk:1000;cpus(eng):1")
-	eng := subscribe(t, c, "s", roleInfo("eng"))
+	info := roleInfo("eng")
+	info.Principal = proto.String("alice")
+	eng := subscribe(t, c, "s", info)
 	o := offersFor(t, c, "s")[0]
 	static := toProto(mustParse("cpus(eng):1"), "")
 	ops := []*mesospb.Offer_Operation{
@@ -185,14 +187,19 @@ func TestAcceptInvalidResourceOps(t *testing.T) {
 		launchOp(command("t1", o.GetAgentId(), "cpus(eng,dynamic):1;mem:64")),
 	}
 	ops[3].Unreserve.Resources = static
+	labeled := reserveOp("labels", "cpus(eng,dynamic):1")
+	labeled.Reserve.Resources[0].Reservations[0].Labels = &mesospb.Labels{Labels: []*mesospb.Label{{Key: proto.String("k")}}}
+	principal := reserveOp("principal", "cpus(eng,dynamic):1")
+	principal.Reserve.Resources[0].Reservations[0].Principal = proto.String("mallory")
+	ops = append([]*mesospb.Offer_Operation{labeled, principal}, ops...)
 	eff := acceptOps(t, c, eng, "s", o, ops...)
 	sts := opStatuses(events(eff, "s"))
-	for _, id := range []string{"other-role", "too-much", "static", "unreserve-static", "vol-unreserved"} {
+	for _, id := range []string{"labels", "principal", "other-role", "too-much", "static", "unreserve-static", "vol-unreserved"} {
 		if sts[id].GetState() != mesospb.OperationState_OPERATION_ERROR || sts[id].GetMessage() == "" || sts[id].AgentId != nil {
 			t.Errorf("%s: status %v, want OPERATION_ERROR with a message", id, sts[id])
 		}
 	}
-	if sts["ok"].GetState() != mesospb.OperationState_OPERATION_FINISHED || len(sts) != 6 {
+	if sts["ok"].GetState() != mesospb.OperationState_OPERATION_FINISHED || len(sts) != 8 {
 		t.Errorf("statuses = %v", sts)
 	}
 	if us := updates(events(eff, "s")); len(us) != 0 {
