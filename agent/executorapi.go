@@ -54,7 +54,10 @@ func (a *Agent) executorAPI(w http.ResponseWriter, r *http.Request) {
 			endpoint.Errorf(w, http.StatusBadRequest, "Expecting 'message' to be present")
 			return
 		}
-		// Relaying framework messages comes with the master's MESSAGE support.
+		if err := a.executorMessage(r, fwID, execID, call.Message.GetData()); err != nil {
+			endpoint.Error(w, err)
+			return
+		}
 		w.WriteHeader(http.StatusAccepted)
 	case executorpb.Call_HEARTBEAT:
 		w.WriteHeader(http.StatusAccepted)

@@ -26,6 +26,8 @@ func (a *Agent) routes() http.Handler {
 	mux.HandleFunc("/internal/v1/run_tasks", internalPost(a, func() *internalpb.RunTasks { return &internalpb.RunTasks{} }, a.runTasks))
 	mux.HandleFunc("/internal/v1/kill_task", internalPost(a, func() *internalpb.KillTask { return &internalpb.KillTask{} }, a.killTask))
 	mux.HandleFunc("/internal/v1/shutdown_framework", internalPost(a, func() *internalpb.ShutdownFramework { return &internalpb.ShutdownFramework{} }, a.shutdownFramework))
+	mux.HandleFunc("/internal/v1/framework_message", internalPost(a, func() *internalpb.FrameworkToExecutor { return &internalpb.FrameworkToExecutor{} }, a.frameworkMessage))
+	mux.HandleFunc("/internal/v1/shutdown_executor", internalPost(a, func() *internalpb.ShutdownExecutor { return &internalpb.ShutdownExecutor{} }, a.shutdownExecutor))
 	mux.HandleFunc("/internal/v1/status_update_ack", internalPost(a, func() *internalpb.StatusUpdateAck { return &internalpb.StatusUpdateAck{} }, a.statusUpdateAck))
 	a.resourceRoutes(mux)
 	fsrv := &files.Server{Root: filepath.Join(a.cfg.WorkDir, "slaves"), AgentID: func() string {

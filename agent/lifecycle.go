@@ -178,6 +178,9 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 				a.log.Warn("container launch failed", "executor_id", e.core.ID, "container_id", e.container, "err", err)
 				e.exited = true
 				a.apply(st, fw, e, e.core.Exited(task.Exit{LaunchError: err.Error()}))
+				if !e.command {
+					a.tellExecutorExited(st, fw, e, false, 0)
+				}
 			})
 			return
 		}
@@ -200,7 +203,7 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 				}
 			}
 		}
-		a.waitContainer(fw, e)
+		a.waitExecutor(fw, e)
 	})
 }
 
