@@ -100,7 +100,7 @@ func (a *Agent) readFile(p string, offset, length int64) (int64, []byte, error) 
 	case http.StatusPartialContent, http.StatusRequestedRangeNotSatisfiable:
 	case http.StatusOK:
 		// An empty file: no range applies.
-		return int64(rec.Body.Len()), nil, nil
+		return int64(rec.Body.Len()), []byte{}, nil
 	default:
 		return 0, nil, filesError("READ_FILE", rec)
 	}

@@ -104,6 +104,12 @@ func TestOperatorAPI(t *testing.T) {
 		if r.GetReadFile().GetSize() != 13 || string(r.GetReadFile().GetData()) != "\x00\xffhello" {
 			t.Fatalf("read %v", r)
 		}
+		// An empty file still has data (a required field), found by fuzzing.
+		code, r, body := ta.opCall(t, c, &agentpb.Call{Type: agentpb.Call_READ_FILE.Enum(),
+			ReadFile: &agentpb.Call_ReadFile{Path: proto.String(spec.Sandbox + "/stdout"), Offset: proto.Uint64(0)}})
+		if code != 200 || r.GetReadFile().GetSize() != 0 || r.GetReadFile().Data == nil {
+			t.Fatalf("read empty file: %d %s", code, body)
+		}
 		_, r, _ = ta.opCall(t, c, &agentpb.Call{Type: agentpb.Call_READ_FILE.Enum(),
 			ReadFile: &agentpb.Call_ReadFile{Path: proto.String("/frameworks/fw1/executors/t1/runs/latest/data.bin"), Offset: proto.Uint64(8)}})
 		if string(r.GetReadFile().GetData()) != "world" {
