@@ -316,3 +316,30 @@ func TestAcceptCreateDestroyVolume(t *testing.T) {
 		t.Errorf("volumes after destroy = %v", v)
 	}
 }
+
+// A MULTI_ROLE framework names the role of an operation's resources with
+// allocation_info; without it the operation is dropped.
+func TestAcceptReserveMultiRole(t *testing.T) {
+	c := testCore(t)
+	aid := admit(t, c, "a1", "cpus:4;mem:1024")
+	info := fwInfo(mesospb.FrameworkInfo_Capability_MULTI_ROLE)
+	info.Roles = []string{"eng"}
+	fid := subscribe(t, c, "s", info)
+	o := offersFor(t, c, "s")[0]
+	if o.GetAllocationInfo().GetRole() != "eng" {
+		t.Fatalf("offer allocation = %v", o.GetAllocationInfo())
+	}
+	bare := reserveOp("bare", "cpus(eng,dynamic):1")
+	tagged := &mesospb.Offer_Operation{Type: mesospb.Offer_Operation_RESERVE.Enum(), Id: &mesospb.OperationID{Value: proto.String("tagged")},
+		Reserve: &mesospb.Offer_Operation_Reserve{Resources: toProto(mustParse("cpus(eng,dynamic):1"), "eng")}}
+	sts := opStatuses(events(acceptOps(t, c, fid, "s", o, bare, tagged), "s"))
+	if sts["bare"].GetState() != mesospb.OperationState_OPERATION_ERROR || !strings.Contains(sts["bare"].GetMessage(), "allocation_info") {
+		t.Errorf("bare = %v", sts["bare"])
+	}
+	if sts["tagged"].GetState() != mesospb.OperationState_OPERATION_FINISHED {
+		t.Errorf("tagged = %v", sts["tagged"])
+	}
+	if want := mustParse("cpus:3;mem:1024;cpus(eng,dynamic):1"); !c.agents[aid].total.Equal(want) {
+		t.Errorf("total %s, want %s", c.agents[aid].total, want)
+	}
+}
