@@ -161,17 +161,19 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 		// latency becoming the whole burst's) and starve the agent's own
 		// goroutines, gossip included.
 		var spec containerizer.Spec
-		var err error
 		pid := 0
-		select {
-		case a.launchSlots <- struct{}{}:
-			spec, err = a.containerSpec(agentID, fwInfo, e, req)
-			if err == nil {
-				pid, err = a.ctr.Launch(a.bg, spec)
+		err := a.fetchInto(a.bg, e.sandbox, req.uris)
+		if err == nil {
+			select {
+			case a.launchSlots <- struct{}{}:
+				spec, err = a.containerSpec(agentID, fwInfo, e, req)
+				if err == nil {
+					pid, err = a.ctr.Launch(a.bg, spec)
+				}
+				<-a.launchSlots
+			case <-a.bg.Done():
+				err = fmt.Errorf("launch abandoned: %w", a.bg.Err())
 			}
-			<-a.launchSlots
-		case <-a.bg.Done():
-			err = fmt.Errorf("launch abandoned: %w", a.bg.Err())
 		}
 		if err != nil {
 			a.post(func(st *state) {
@@ -221,6 +223,7 @@ type containerRequest struct {
 	quotaCPUs   float64 // the hard CPU limit, when it is not cpus (isolators.Request.QuotaCPUs)
 	args        []string
 	env         []string
+	uris        []*mesospb.CommandInfo_URI // fetched into the sandbox first
 	binds       []containerizer.Bind
 }
 
@@ -238,6 +241,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 	}
 	var req containerRequest
 	req.cpus, req.memMB = taskRes.Scalar("cpus"), taskRes.Scalar("mem")
+	req.uris = urisOf(t, execInfo, command)
 	if command {
 		req.quotaCPUs = req.cpus
 		req.cpus += commandExecutorCPUs
