@@ -41,6 +41,7 @@ func (a *Agent) routes() http.Handler {
 		mux.HandleFunc(prefix+"/state.json", a.legacyState)
 		a.monitorRoutes(mux, prefix)
 		mux.HandleFunc(prefix+"/metrics/snapshot", a.metricsSnapshot)
+		a.legacyRoutes(mux, prefix)
 	}
 	return mux
 }

@@ -127,6 +127,16 @@ func TestOperatorAPI(t *testing.T) {
 		t.Fatalf("logging level %v", r)
 	}
 
+	// The legacy twins: /containers and /flags.
+	code, body := ta.raw(t, rawCase{method: "GET", path: "/containers"})
+	if code != 200 || !strings.Contains(body, `"container_id":"`+string(spec.ID)+`"`) || !strings.Contains(body, `"statistics":{`) ||
+		!strings.Contains(body, `"source":"t1"`) {
+		t.Fatalf("/containers: %d %s", code, body)
+	}
+	if code, body = ta.raw(t, rawCase{method: "GET", path: "/slave(1)/flags"}); code != 200 || !strings.Contains(body, `"work_dir":`) {
+		t.Fatalf("/flags: %d %s", code, body)
+	}
+
 	bad := []struct {
 		call *agentpb.Call
 		code int
