@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/bpf"
@@ -18,6 +19,7 @@ import (
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/internal/kerneltest"
 	"github.com/cairnhq/cairn/resources"
+	"google.golang.org/protobuf/proto"
 )
 
 // requireMeters skips (or fails under CAIRN_REQUIRE_KERNEL=1) when the
@@ -136,15 +138,15 @@ func TestKernelUsageMeters(t *testing.T) {
 		"timeout 2 sh -c 'while :; do :; done'; (head -c "+strconv.Itoa(held)+" /dev/zero; sleep 300) | tail"))
 	var entry monitorEntry
 	var raw map[string]any
-	var prevCPU float64
+	var prevCPU, prevTime float64
 	eventually(t, "the spin to end and 200 MB to be held", func() bool {
 		e, r, ok := statsOf(t, ta, "e-spin")
-		if !ok || e.Statistics.CPUsOnCPUTimeSecs == nil {
-			return false
+		if !ok || e.Statistics.CPUsOnCPUTimeSecs == nil || e.Statistics.Timestamp == prevTime {
+			return false // compare distinct samples only
 		}
 		cur := *e.Statistics.CPUsOnCPUTimeSecs
 		settled := cur > 0.5 && cur-prevCPU < 0.005 && e.Statistics.MemRSSPeakBytes >= held*95/100
-		prevCPU, entry, raw = cur, e, r
+		prevCPU, prevTime, entry, raw = cur, e.Statistics.Timestamp, e, r
 		return settled
 	})
 	st := entry.Statistics
@@ -195,5 +197,88 @@ func TestKernelUsageMeters(t *testing.T) {
 	t.Logf("OOM message: %s", msg)
 	if !strings.HasPrefix(msg, "Memory limit exceeded: peak RSS ") || !strings.HasSuffix(msg, " of 48 MiB limit") {
 		t.Errorf("OOM message %q", msg)
+	}
+}
+
+// TestKernelUsageAcrossRestart: a checkpointing framework's task keeps
+// running while the agent restarts; the new agent attaches its own meters,
+// and the task's on-CPU time carries on from what its cgroup counted
+// (within 3 %) instead of starting again from zero, under the same
+// container.
+func TestKernelUsageAcrossRestart(t *testing.T) {
+	requireMeters(t)
+	root := kerneltest.Name("cusr")
+	cleanCgroupsRoot(t, root)
+	m := newFakeMaster(t)
+	cfg := testConfig(t, m)
+	cfg.CgroupsRoot = root
+	cfg.RuntimeDir = t.TempDir()
+	cfg.UsageSource = UsageSourceEBPF
+	cfg.ExecutorReregistrationTimeout = 10 * time.Second
+	cfg.StatusUpdateRetryMin, cfg.StatusUpdateRetryMax = time.Minute, time.Minute
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ExecutorBinary = exe
+	start := func() *testAgent {
+		a, err := New(cfg, testLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ta := runAgent(t, a, m)
+		cfg.Port = int(a.Addr().Port())
+		ta.register(t, "m1-S1")
+		t.Cleanup(a.KillAllOnStop)
+		return ta
+	}
+	// settled waits for the spinner's CPU time to stop growing and returns
+	// its entry.
+	settled := func(ta *testAgent) monitorEntry {
+		var e monitorEntry
+		prev, prevTime := -1.0, 0.0
+		eventually(t, "the spin to end", func() bool {
+			cur, _, ok := statsOf(t, ta, "spinner")
+			if !ok || cur.Statistics.CPUsOnCPUTimeSecs == nil || cur.Statistics.Timestamp == prevTime {
+				return false // compare distinct samples only
+			}
+			v := *cur.Statistics.CPUsOnCPUTimeSecs
+			done := v > 0.3 && v-prev < 0.005
+			prev, prevTime, e = v, cur.Statistics.Timestamp, cur
+			return done
+		})
+		return e
+	}
+
+	a := start()
+	spinner := commandTask("spinner", "cpus:0.5;mem:32")
+	spinner.Command.Value = proto.String("timeout 1.5 sh -c 'while :; do :; done'; sleep 600")
+	a.runFor(t, checkpointing(), spinner)
+	for {
+		u := a.master.next(t)
+		a.ack(t, u)
+		if u.GetStatus().GetState() == mesospb.TaskState_TASK_RUNNING {
+			break
+		}
+	}
+	before := settled(a)
+	a.stop()
+
+	b := start()
+	after := settled(b)
+	truth := cgroupCPUTime(t, b.Agent, ids.ContainerID(after.ContainerID))
+	t.Logf("on-CPU before the restart %.3f s, after %.3f s; cgroup %.3f s", *before.Statistics.CPUsOnCPUTimeSecs, *after.Statistics.CPUsOnCPUTimeSecs, truth)
+	if after.ContainerID != before.ContainerID || after.Source != "spinner" {
+		t.Fatalf("after the restart: %+v, before %+v", after, before)
+	}
+	if *after.Statistics.CPUsOnCPUTimeSecs < *before.Statistics.CPUsOnCPUTimeSecs {
+		t.Errorf("on-CPU went back from %.3f s to %.3f s across the restart", *before.Statistics.CPUsOnCPUTimeSecs, *after.Statistics.CPUsOnCPUTimeSecs)
+	}
+	if !within(*after.Statistics.CPUsOnCPUTimeSecs, truth, 0.03) {
+		t.Errorf("on-CPU %.3f s after the restart, the cgroup counted %.3f s", *after.Statistics.CPUsOnCPUTimeSecs, truth)
+	}
+	code, body := b.raw(t, rawCase{method: "GET", path: "/monitor/history?task_id=spinner"})
+	if code != 200 || !strings.Contains(body, `"container_id":"`+after.ContainerID+`"`) {
+		t.Errorf("history after the restart: %d %s", code, body)
 	}
 }
