@@ -205,6 +205,10 @@ type usageMonitor struct {
 
 const maxStrays = 256
 
+// attachMeters is openMeters; tests replace it to play a kernel without a
+// program type.
+var attachMeters = openMeters
+
 // openUsage decides the usage source from --usage_source and attaches the
 // meters when it is eBPF. With "auto", meters that do not load leave the
 // agent on cgroup counters, with a warning naming what the kernel lacks;
@@ -222,7 +226,7 @@ func openUsage(mode string, ctr Containerizer, injected bool, log *slog.Logger) 
 		log.Info("measuring usage with cgroup counters", "usage_source", u.source)
 		return u, nil
 	}
-	m, err := openMeters(log)
+	m, err := attachMeters(log)
 	if err != nil {
 		feature, missing := bpf.IsMissing(err)
 		if mode == UsageSourceEBPF {

@@ -37,8 +37,8 @@ func benchUsageAgent(n int, ebpf bool) *Agent {
 			r.Readings[i] = usage.Reading{Target: t,
 				Counters: usage.Counters{CPUUserSecs: 12.5, CPUSystemSecs: 3.25, CPUTotal: 15 * time.Second, MemTotal: 200 << 20, MemLimit: 256 << 20, MemRSS: 150 << 20, Processes: 3, Threads: 9},
 				CPU:      cpu.Stats{OnCPU: time.Duration(round+1) * time.Second, Switches: 5000, RunQueue: h}, HasCPU: ebpf,
-				Net:      net.Stats{RxBytes: 1 << 30, TxBytes: 2 << 30, RxPackets: 1 << 20, TxPackets: 2 << 20}, HasNet: ebpf,
-				Peak:     180 << 20, HasPeak: ebpf,
+				Net: net.Stats{RxBytes: 1 << 30, TxBytes: 2 << 30, RxPackets: 1 << 20, TxPackets: 2 << 20}, HasNet: ebpf,
+				Peak: 180 << 20, HasPeak: ebpf,
 			}
 		}
 		u.store.Apply(t0.Add(time.Duration(round)*time.Second), r)

@@ -1,13 +1,18 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/cairnhq/cairn/agent/usage"
+	"github.com/cairnhq/cairn/bpf"
 	"github.com/cairnhq/cairn/containerizer/fake"
 	"github.com/cairnhq/cairn/master/gossip"
 )
@@ -170,5 +175,40 @@ func TestMiB(t *testing.T) {
 		if got := mib(b); got != want {
 			t.Errorf("mib(%d) = %q, want %q", b, got, want)
 		}
+	}
+}
+
+// TestUsageSourceWithoutEBPF plays a kernel that refuses tp_btf programs:
+// "auto" falls back to cgroup counters and says why, "ebpf" refuses to
+// start naming the program type, "cgroups" never tries.
+func TestUsageSourceWithoutEBPF(t *testing.T) {
+	orig := attachMeters
+	t.Cleanup(func() { attachMeters = orig })
+	tried := 0
+	attachMeters = func(*slog.Logger) (*meters, error) {
+		tried++
+		return nil, fmt.Errorf("open cpu meter: %w", &bpf.MissingError{Feature: bpf.TracingPrograms, Err: syscall.EPERM})
+	}
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	ctr := fake.New()
+
+	u, err := openUsage(UsageSourceAuto, ctr, false, log)
+	if err != nil || u.source != UsageSourceCgroups || u.meters != nil {
+		t.Fatalf("auto: %v, %+v", err, u)
+	}
+	if !strings.Contains(logged.String(), "level=WARN") || !strings.Contains(logged.String(), "tp_btf programs") {
+		t.Fatalf("auto fell back without a warning naming the program type: %s", logged.String())
+	}
+	_, err = openUsage(UsageSourceEBPF, ctr, false, log)
+	if err == nil || !strings.Contains(err.Error(), "--usage_source=ebpf") || !strings.Contains(err.Error(), "tp_btf programs (BPF_PROG_TYPE_TRACING)") {
+		t.Fatalf("ebpf: %v", err)
+	}
+	if f, missing := bpf.IsMissing(err); !missing || f != bpf.TracingPrograms {
+		t.Fatalf("ebpf error does not say which feature is missing: %v", err)
+	}
+	tried = 0
+	if u, err := openUsage(UsageSourceCgroups, ctr, false, log); err != nil || u.source != UsageSourceCgroups || tried != 0 {
+		t.Fatalf("cgroups: %v, %+v, meters tried %d times", err, u, tried)
 	}
 }
