@@ -100,6 +100,7 @@ func newSink(t testing.TB, ns, addr string) *sink {
 type sender struct {
 	conns  []net.Conn
 	paused atomic.Bool
+	closed atomic.Bool
 	wg     sync.WaitGroup
 }
 
@@ -126,6 +127,9 @@ func send(t testing.TB, cg cgroup, ns, to string, flows int) *sender {
 			defer s.wg.Done()
 			buf := make([]byte, 64<<10)
 			for {
+				if s.closed.Load() {
+					return
+				}
 				if s.paused.Load() {
 					time.Sleep(5 * time.Millisecond)
 					continue
@@ -141,6 +145,7 @@ func send(t testing.TB, cg cgroup, ns, to string, flows int) *sender {
 }
 
 func (s *sender) stop() {
+	s.closed.Store(true)
 	for _, c := range s.conns {
 		c.Close()
 	}
