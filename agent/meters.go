@@ -197,6 +197,12 @@ type usageMonitor struct {
 	mu        sync.Mutex
 	store     *usage.Store
 	published publishedUsage
+	// gen counts changes to the store's samples; statsBody is the
+	// /monitor/statistics body encoded at generation statsGen. The body
+	// changes once a round, so it is encoded once a round, not per request.
+	gen       uint64
+	statsBody []byte
+	statsGen  uint64
 	// strays are OOM kills in cgroups no sampled container had yet (a task
 	// killed within its first second): cgroup id → peak RSS, for
 	// oomMessage. Bounded by maxStrays.
@@ -261,6 +267,7 @@ func (u *usageMonitor) readOOMs() {
 	for ev := range u.meters.mem.Events() {
 		u.mu.Lock()
 		id, ok := u.store.OOM(ev.CgroupID, ev.PeakRSS)
+		u.gen++
 		if !ok {
 			if len(u.strays) >= maxStrays {
 				clear(u.strays) // old ones: their tasks have long been reported

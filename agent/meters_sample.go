@@ -78,6 +78,7 @@ func (u *usageMonitor) round(now time.Time, targets []usage.Target) {
 	u.mu.Lock()
 	ended := u.store.Apply(now, r)
 	u.store.Expire(now, usageRetention)
+	u.gen++
 	u.mu.Unlock()
 	for _, t := range ended {
 		delete(u.cgroups, t.Container)

@@ -55,7 +55,26 @@ func (a *Agent) monitorStatistics(w http.ResponseWriter, r *http.Request) {
 		endpoint.Errorf(w, http.StatusMethodNotAllowed, "expecting a 'GET' request, received '%s'", r.Method)
 		return
 	}
-	views := a.running()
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(a.statisticsBody())
+}
+
+// statisticsBody returns the /monitor/statistics body, encoding it only
+// when the samples changed since it was last encoded.
+func (a *Agent) statisticsBody() []byte {
+	u := a.usage
+	if u == nil {
+		return []byte("[]\n")
+	}
+	u.mu.Lock()
+	if u.statsBody != nil && u.statsGen == u.gen {
+		b := u.statsBody
+		u.mu.Unlock()
+		return b
+	}
+	gen := u.gen
+	views := u.store.Running()
+	u.mu.Unlock()
 	out := make([]monitorEntry, 0, len(views))
 	for i := range views {
 		v := &views[i]
@@ -68,7 +87,17 @@ func (a *Agent) monitorStatistics(w http.ResponseWriter, r *http.Request) {
 			Statistics:   v.Latest.Statistics(),
 		})
 	}
-	writeJSON(w, out)
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic(err) // plain structs of numbers and strings always encode
+	}
+	b = append(b, '\n')
+	u.mu.Lock()
+	if u.gen == gen {
+		u.statsBody, u.statsGen = b, gen
+	}
+	u.mu.Unlock()
+	return b
 }
 
 // historyReply is the body of /monitor/history.
