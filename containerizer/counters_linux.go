@@ -17,7 +17,7 @@ import (
 const userHZ = 100
 
 // Counters reads the part of Usage the agent samples every second, from the
-// fewest cgroup files: 9 reads, where Usage (libcontainer's GetStats) reads
+// fewest cgroup files: 9 reads (10 with a nested task cgroup), where Usage (libcontainer's GetStats) reads
 // every statistic of every controller (about 40 files on a v1 host, ~5x the
 // time). MemMaxUsageBytes is left zero. It fails like Usage for a container
 // that is gone, and with an error from the file read for one whose cgroups
@@ -98,16 +98,14 @@ func (r *counterReader) v1(dirs map[string]string, u *Usage) {
 			u.CPUSystemSeconds = float64(v) / userHZ
 		}
 	})
-	r.keyed(dirs["cpu"], "cpu.stat", func(k string, v uint64) {
-		switch k {
-		case "nr_periods":
-			u.CPUPeriods = v
-		case "nr_throttled":
-			u.CPUThrottled = v
-		case "throttled_time":
-			u.CPUThrottledSeconds = time.Duration(v).Seconds()
+	r.cpuStatV1(dirs["cpu"], u)
+	// A command task's processes run in a nested cpu cgroup with the task's
+	// own quota (see taskCgroup): that is where their throttling shows.
+	if task := filepath.Join(dirs["cpu"], taskCgroupName); dirs["cpu"] != "" {
+		if _, err := os.Stat(filepath.Join(task, "cpu.stat")); err == nil {
+			r.cpuStatV1(task, u)
 		}
-	})
+	}
 	mem := dirs["memory"]
 	u.MemTotalBytes = r.uint(mem, "memory.usage_in_bytes")
 	if lim := r.uint(mem, "memory.limit_in_bytes"); lim < unlimited {
@@ -132,6 +130,21 @@ func (r *counterReader) v1(dirs map[string]string, u *Usage) {
 	})
 	u.Threads = r.uint(dirs["pids"], "pids.current")
 	u.Processes = r.lines(dirs["pids"], "cgroup.procs")
+}
+
+// cpuStatV1 adds a v1 cpu.stat's throttling to u; periods are the larger
+// count (a container's cgroup and its nested one see the same periods).
+func (r *counterReader) cpuStatV1(dir string, u *Usage) {
+	r.keyed(dir, "cpu.stat", func(k string, v uint64) {
+		switch k {
+		case "nr_periods":
+			u.CPUPeriods = max(u.CPUPeriods, v)
+		case "nr_throttled":
+			u.CPUThrottled += v
+		case "throttled_time":
+			u.CPUThrottledSeconds += time.Duration(v).Seconds()
+		}
+	})
 }
 
 func (r *counterReader) v2(dir string, u *Usage) {

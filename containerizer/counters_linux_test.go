@@ -77,3 +77,33 @@ func TestCountersMatchUsage(t *testing.T) {
 			before.Processes, before.Threads, before.OOMKills, before.MemSwapBytes)
 	}
 }
+
+// TestCountersSeeTheTaskCgroupsThrottling: a command task spins in the
+// nested task cgroup under its own quota (0.3 of the container's 0.4); its
+// throttling shows in Counters, which the container's own cgroup would not.
+func TestCountersSeeTheTaskCgroupsThrottling(t *testing.T) {
+	l := newTestLinux(t)
+	b := newBox(t)
+	var lim isolators.Limits
+	if err := (isolators.CPU{EnableCFS: true}).Spec(isolators.Request{CPUs: 0.4, QuotaCPUs: 0.3}, &lim); err != nil {
+		t.Fatal(err)
+	}
+	s := shell(b, `echo $$ >&$`+TaskCgroupFDEnv+`; timeout 1 sh -c 'while :; do :; done'; sleep 30`)
+	s.Limits = lim
+	id := launch(t, l, s)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := l.Counters(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.CPUThrottled >= 5 {
+			t.Logf("throttled %d of %d periods, %.3f s; cpu %.3f s", c.CPUThrottled, c.CPUPeriods, c.CPUThrottledSeconds, float64(c.CPUUsageNanos)/1e9)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a task spinning under a 0.3 cpu quota was never seen throttled: %+v", c)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
