@@ -16,13 +16,19 @@ type hostCgroups struct {
 	mode   cgroupMode
 	mounts []cgroupMount // v1 hierarchies (legacy and hybrid)
 	own    procCgroup    // the agent's own cgroups
+	// driver makes the containers' cgroups; driverWhy says why it was
+	// chosen, for the log.
+	driver    cgroupDriver
+	driverWhy string
 	// swapLimit reports that the memory controller can limit swap (v1
 	// memory.memsw.*; v2 always, as libcontainer skips a missing
 	// memory.swap.max when no swap is allowed).
 	swapLimit bool
 }
 
-func probeCgroups() (hostCgroups, error) {
+// probeCgroups learns the host's cgroup layout and settles the driver
+// (Config.CgroupsDriver) for it.
+func probeCgroups(driver string) (hostCgroups, error) {
 	var h hostCgroups
 	var root, unified unix.Statfs_t
 	if err := unix.Statfs(cgroupMountpoint, &root); err != nil {
@@ -82,10 +88,23 @@ func probeCgroups() (hostCgroups, error) {
 	if missing := missingControllers(mode, available); len(missing) > 0 {
 		return h, fmt.Errorf("cgroup %s controllers not available: %s (mount them, or on v2 enable them in the root's cgroup.subtree_control)", mode, strings.Join(missing, ", "))
 	}
-	return h, nil
+	h.driver, h.driverWhy, err = chooseDriver(driver, mode, probeSystemd())
+	return h, err
 }
 
-// dirs returns the directories of a container's cgroups (see cgroupDirs).
+// dirs returns the directories of a container's cgroups (see cgroupDirs and
+// systemdDirs; root is not used by the systemd driver).
 func (h hostCgroups) dirs(root, id string) (map[string]string, error) {
+	if h.driver == driverSystemd {
+		return systemdDirs(h.mode, h.mounts, id), nil
+	}
 	return cgroupDirs(h.mode, h.mounts, h.own, root, id)
+}
+
+// driverName names the libcontainer cgroup manager in use, for the log.
+func (h hostCgroups) driverName() string {
+	if h.driver == driverSystemd {
+		return "systemd"
+	}
+	return h.mode.driver()
 }

@@ -75,10 +75,10 @@ func deviceRules() []*devices.Rule {
 
 // launchConfig is what buildConfig needs besides the Spec.
 type launchConfig struct {
-	rootfs     string   // an empty directory, the container's /
-	cgroupPath string   // <cgroups root>/<id>, as libcontainer takes it
-	hostDirs   []string // the hostDirs that exist on this host
-	swapLimit  bool     // the memory controller can limit swap
+	rootfs     string         // an empty directory, the container's /
+	cgroupSpec cgroups.Cgroup // where the cgroups go (hostCgroups.placement)
+	hostDirs   []string       // the hostDirs that exist on this host
+	swapLimit  bool           // the memory controller can limit swap
 }
 
 // buildConfig turns a Spec into libcontainer's configuration. It is pure.
@@ -128,11 +128,14 @@ func buildConfig(s *Spec, lc launchConfig) *configs.Config {
 		Capabilities:  caps,
 		MaskPaths:     maskedPaths,
 		ReadonlyPaths: readonlyPaths,
-		Cgroups: &cgroups.Cgroup{
-			Path:      lc.cgroupPath,
-			Resources: cgroupResources(s.Limits, lc.swapLimit),
-		},
+		Cgroups:       cgroupsOf(lc.cgroupSpec, cgroupResources(s.Limits, lc.swapLimit)),
 	}
+}
+
+// cgroupsOf returns a copy of placement with the resources set.
+func cgroupsOf(placement cgroups.Cgroup, r *cgroups.Resources) *cgroups.Cgroup {
+	placement.Resources = r
+	return &placement
 }
 
 // cgroupResources maps Limits onto libcontainer's v1-style resources; the

@@ -23,7 +23,7 @@ func TestBuildConfig(t *testing.T) {
 		},
 		Limits: isolators.Limits{CPUShares: 512, CPUQuotaUs: 50000, CPUPeriodUs: 100000, MemoryBytes: 64 << 20, MemorySwapBytes: 64 << 20, PidsMax: 100},
 	}
-	cfg := buildConfig(spec, launchConfig{rootfs: "/state/.rootfs/c1", cgroupPath: "cairn/c1", hostDirs: []string{"/bin", "/usr", "/etc"}, swapLimit: true})
+	cfg := buildConfig(spec, launchConfig{rootfs: "/state/.rootfs/c1", cgroupSpec: cgroups.Cgroup{Path: "cairn/c1"}, hostDirs: []string{"/bin", "/usr", "/etc"}, swapLimit: true})
 
 	if cfg.Rootfs != "/state/.rootfs/c1" || !cfg.Readonlyfs || cfg.Hostname != "task-1" {
 		t.Errorf("rootfs %q readonly %v hostname %q", cfg.Rootfs, cfg.Readonlyfs, cfg.Hostname)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -34,7 +33,11 @@ type Config struct {
 	// relative root is resolved below the agent's own cgroup (v1) or its
 	// parent (v2). Default DefaultCgroupsRoot.
 	CgroupsRoot string
-	Logger      *slog.Logger
+	// CgroupsDriver is DriverAuto (""), DriverCgroupfs or DriverSystemd
+	// (--cgroups_driver). New fails when systemd is asked for and does
+	// not answer.
+	CgroupsDriver string
+	Logger        *slog.Logger
 }
 
 // Linux runs containers with libcontainer: mount, pid, ipc and uts
@@ -104,7 +107,7 @@ func New(cfg Config) (*Linux, error) {
 	if root, err = cleanCgroupsRoot(root); err != nil {
 		return nil, fmt.Errorf("new linux containerizer: %w", err)
 	}
-	host, err := probeCgroups()
+	host, err := probeCgroups(cfg.CgroupsDriver)
 	if err != nil {
 		return nil, fmt.Errorf("probe cgroups: %w", err)
 	}
@@ -116,7 +119,7 @@ func New(cfg Config) (*Linux, error) {
 		log:         log,
 		containers:  make(map[ids.ContainerID]*container),
 	}
-	log.Info("linux containerizer ready", "cgroup_mode", host.mode.String(), "cgroup_driver", host.mode.driver(),
+	log.Info("linux containerizer ready", "cgroup_mode", host.mode.String(), "cgroup_driver", host.driverName(), "cgroup_driver_reason", host.driverWhy,
 		"cgroups_root", root, "state_dir", stateDir)
 	if !host.swapLimit {
 		log.Warn("memory controller has no swap accounting: containers may swap beyond their memory limit")
@@ -200,7 +203,7 @@ func (l *Linux) start(c *container, spec *Spec) (retErr error) {
 	limited.Limits = containerLimits(l.host.mode, spec.Limits)
 	cfg := buildConfig(&limited, launchConfig{
 		rootfs:     rootfs,
-		cgroupPath: path.Join(l.cgroupsRoot, id),
+		cgroupSpec: l.host.placement(l.cgroupsRoot, id),
 		hostDirs:   l.hostDirs,
 		swapLimit:  l.host.swapLimit,
 	})

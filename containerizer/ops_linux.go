@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"syscall"
@@ -216,7 +215,7 @@ func (l *Linux) destroyOrphan(ctx context.Context, id ids.ContainerID) error {
 }
 
 func (l *Linux) destroyStateless(ctx context.Context, id ids.ContainerID, stateDir, rootfs string) error {
-	cm, err := manager.New(&cgroups.Cgroup{Path: path.Join(l.cgroupsRoot, string(id)), Resources: &cgroups.Resources{}})
+	cm, err := manager.New(cgroupsOf(l.host.placement(l.cgroupsRoot, string(id)), &cgroups.Resources{}))
 	if err != nil {
 		return fmt.Errorf("attach cgroups: %w", err)
 	}
@@ -275,8 +274,12 @@ func (l *Linux) CgroupPaths(id ids.ContainerID) (map[string]string, error) {
 // every hierarchy, once they are empty: libcontainer removes each container's
 // own cgroups but not the parent it was given. A root that still holds
 // containers (e.g. left running for a later agent) is kept, not an error.
-// Close does not touch running containers; it is idempotent.
+// Close does not touch running containers; it is idempotent. Under the
+// systemd driver there is no root: see closeSystemd.
 func (l *Linux) Close() error {
+	if l.host.driver == driverSystemd {
+		return l.closeSystemd()
+	}
 	dirs, err := l.host.dirs(l.cgroupsRoot, "")
 	if err != nil {
 		return fmt.Errorf("cgroups root directories: %w", err)

@@ -1,0 +1,64 @@
+package containerizer
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/cgroups"
+
+	"github.com/cairnhq/cairn/internal/systemd"
+)
+
+// probeSystemd returns nil when systemd is the init of this pid namespace
+// and answers on D-Bus, or why not. It blocks at most a few seconds.
+func probeSystemd() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := systemd.ManagerVersion(ctx)
+	return err
+}
+
+// placement says where libcontainer puts container id's cgroups: a path
+// below root (cgroupfs) or a transient scope in cairn.slice (systemd). The
+// caller adds the resources.
+func (h hostCgroups) placement(root, id string) cgroups.Cgroup {
+	if h.driver == driverSystemd {
+		return cgroups.Cgroup{
+			Systemd:      true,
+			Parent:       systemdSlice,
+			ScopePrefix:  scopePrefix,
+			Name:         id,
+			SystemdProps: systemd.ScopeProperties(),
+		}
+	}
+	return cgroups.Cgroup{Path: path.Join(root, id)}
+}
+
+// closeSystemd is Close for the systemd driver. systemd removes each scope
+// when it stops, and cairn.slice is its unit (the agent's own, often), so
+// the only directories left are the slice's in the v1 hierarchies systemd
+// does not manage, which libcontainer made to put the containers there.
+func (l *Linux) closeSystemd() error {
+	var errs []error
+	for _, mt := range l.host.mounts {
+		if slices.ContainsFunc(mt.Controllers, func(c string) bool { return systemdRealized[c] }) {
+			continue
+		}
+		d := filepath.Join(mt.Mountpoint, slicePath(systemdSlice))
+		err := os.Remove(d)
+		switch {
+		case err == nil, errors.Is(err, os.ErrNotExist):
+		case errors.Is(err, syscall.EBUSY), errors.Is(err, syscall.ENOTEMPTY), errors.Is(err, syscall.EEXIST):
+			l.log.Debug("cgroups slice still in use, kept", "dir", d)
+		default:
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
