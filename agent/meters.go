@@ -163,20 +163,30 @@ type cgroupPather interface {
 // offer; err when it has one that could not be read (the container is
 // being created or destroyed).
 func cgroupID(ctr Containerizer, id ids.ContainerID) (cg uint64, ok bool, err error) {
-	p, isPather := ctr.(cgroupPather)
-	if !isPather {
-		return 0, false, nil
+	var dir string
+	switch c := ctr.(type) {
+	case unifiedCgrouper:
+		if dir, err = c.UnifiedCgroup(id); err != nil {
+			return 0, true, err
+		}
+	case cgroupPather:
+		paths, err := c.CgroupPaths(id)
+		if err != nil {
+			return 0, true, err
+		}
+		dir = paths[""]
 	}
-	paths, err := p.CgroupPaths(id)
-	if err != nil {
-		return 0, true, err
-	}
-	dir, found := paths[""]
-	if !found {
+	if dir == "" {
 		return 0, false, nil
 	}
 	cg, err = bpf.CgroupID(dir)
 	return cg, true, err
+}
+
+// unifiedCgrouper is the containerizer that can name a container's cgroup
+// v2 directory safely while it may be destroyed (containerizer.Linux).
+type unifiedCgrouper interface {
+	UnifiedCgroup(id ids.ContainerID) (string, error)
 }
 
 // usageMonitor is the agent's shell around usage.Store: it owns the meters,

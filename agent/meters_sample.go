@@ -125,10 +125,12 @@ func (a *Agent) oomMessage(c ids.ContainerID) string {
 		peak, limit = v.Latest.RSSPeak, v.Latest.MemLimit
 	}
 	u.mu.Unlock()
-	if cnt, err := a.ctr.Usage(c); err == nil {
-		peak = max(peak, cnt.MemRSSBytes)
-		if cnt.MemLimitBytes != 0 {
-			limit = cnt.MemLimitBytes
+	// The lean counters: containerizer.Linux's Usage reads libcontainer's
+	// path map, which a concurrent Destroy edits.
+	if cnt, err := (cgroupCounters{a.ctr}).Counters(c); err == nil {
+		peak = max(peak, cnt.MemRSS)
+		if cnt.MemLimit != 0 {
+			limit = cnt.MemLimit
 		}
 	}
 	if u.meters != nil {

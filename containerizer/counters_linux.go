@@ -23,21 +23,43 @@ const userHZ = 100
 // that is gone, and with an error from the file read for one whose cgroups
 // are being removed.
 func (l *Linux) Counters(id ids.ContainerID) (Usage, error) {
-	_, cm, err := l.attach(id)
+	dirs, err := l.cgroupDirs(id)
 	if err != nil {
 		return Usage{}, fmt.Errorf("counters of container %s: %w", id, err)
 	}
 	var u Usage
 	var r counterReader
 	if l.host.mode == modeUnified {
-		r.v2(cm.GetPaths()[""], &u)
+		r.v2(dirs[""], &u)
 	} else {
-		r.v1(cm.GetPaths(), &u)
+		r.v1(dirs, &u)
 	}
 	if r.err != nil {
 		return Usage{}, fmt.Errorf("counters of container %s: %w", id, r.err)
 	}
 	return u, nil
+}
+
+// UnifiedCgroup returns the directory of the container's cgroup v2 (on
+// hybrid hosts the one libcontainer adds in the unified hierarchy), whose
+// inode is the id eBPF helpers report; "" on a host without cgroup v2.
+// Unlike CgroupPaths it shares no state with a concurrent Destroy.
+func (l *Linux) UnifiedCgroup(id ids.ContainerID) (string, error) {
+	dirs, err := l.cgroupDirs(id)
+	if err != nil {
+		return "", fmt.Errorf("cgroup of container %s: %w", id, err)
+	}
+	return dirs[""], nil
+}
+
+// cgroupDirs returns a known container's cgroup directories, computed from
+// the host's layout rather than read from libcontainer's manager: the map
+// GetPaths returns is the manager's own, and Destroy edits it.
+func (l *Linux) cgroupDirs(id ids.ContainerID) (map[string]string, error) {
+	if _, _, err := l.attach(id); err != nil {
+		return nil, err
+	}
+	return l.host.dirs(l.cgroupsRoot, string(id))
 }
 
 // counterReader reads cgroup files into a Usage and keeps the first error.
