@@ -76,6 +76,14 @@ func TestTaskNetLimitsBothWays(t *testing.T) {
 	sin.paused.Store(false)
 	measure(in, "ingress after SetLimit", 10)
 
+	rx, tx, err := n.Stats(tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("veth classes: rx %+v, tx %+v", rx, tx)
+	if rx.Rate != 10e6 || tx.Rate != 10e6 || rx.Bytes < 10e6 || tx.Bytes < 10e6 {
+		t.Errorf("veth stats rx %+v tx %+v: want rates of 10 Mbit/s and the flows' bytes", rx, tx)
+	}
 	again, err := n.Attach(tn.ID, 10)
 	if err != nil || again.Addr != tn.Addr {
 		t.Errorf("second Attach = %+v, %v; want the same address %s", again, err, tn.Addr)

@@ -60,12 +60,18 @@ func createQdisc(h *netlink.Handle, link netlink.Link) error {
 	q := netlink.NewHtb(netlink.QdiscAttrs{LinkIndex: link.Attrs().Index, Parent: netlink.HANDLE_ROOT, Handle: qdiscHandle})
 	q.Defcls = defaultMinor
 	if err := h.QdiscReplace(q); err != nil {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
-			return &bpf.MissingError{Feature: HTB, Err: err}
-		}
-		return fmt.Errorf("create htb on %s: %w", link.Attrs().Name, err)
+		return missing(HTB, fmt.Errorf("create htb on %s: %w", link.Attrs().Name, err))
 	}
 	return nil
+}
+
+// missing turns the kernel's answer to an unknown qdisc or classifier kind
+// (ENOENT: no such module; EOPNOTSUPP) into a *bpf.MissingError naming f.
+func missing(f bpf.Feature, err error) error {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
+		return &bpf.MissingError{Feature: f, Err: err}
+	}
+	return err
 }
 
 func deleteQdisc(h *netlink.Handle, link netlink.Link) error {
@@ -142,10 +148,7 @@ func putFilter(h *netlink.Handle, link netlink.Link, c *tcclass.Classifier) erro
 		Fd: c.Classify().FD(), Name: filterName, DirectAction: true, ClassId: qdiscHandle,
 	}
 	if err := h.FilterReplace(f); err != nil {
-		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EOPNOTSUPP) {
-			return &bpf.MissingError{Feature: ClsBPF, Err: err}
-		}
-		return fmt.Errorf("attach classifier to %s: %w", link.Attrs().Name, err)
+		return missing(ClsBPF, fmt.Errorf("attach classifier to %s: %w", link.Attrs().Name, err))
 	}
 	return nil
 }
