@@ -15,6 +15,21 @@ import (
 	"github.com/cairnhq/cairn/internal/systemd"
 )
 
+// driverEnv is the variable the agent's --cgroups_driver flag falls back
+// to (internal/flags maps --x_y to CAIRN_X_Y). Read here too, for an empty
+// Config.CgroupsDriver, so that setting it in /etc/default/cairn-agent
+// works the same whether or not the embedding program has the flag.
+const driverEnv = "CAIRN_CGROUPS_DRIVER"
+
+// requestedDriver is Config.CgroupsDriver, or $CAIRN_CGROUPS_DRIVER when
+// that is empty.
+func requestedDriver(cfg string) string {
+	if cfg != "" {
+		return cfg
+	}
+	return os.Getenv(driverEnv)
+}
+
 // probeSystemd returns nil when systemd is the init of this pid namespace
 // and answers on D-Bus, or why not. It blocks at most a few seconds.
 func probeSystemd() error {

@@ -33,9 +33,9 @@ type Config struct {
 	// relative root is resolved below the agent's own cgroup (v1) or its
 	// parent (v2). Default DefaultCgroupsRoot.
 	CgroupsRoot string
-	// CgroupsDriver is DriverAuto (""), DriverCgroupfs or DriverSystemd
-	// (--cgroups_driver). New fails when systemd is asked for and does
-	// not answer.
+	// CgroupsDriver is DriverAuto, DriverCgroupfs or DriverSystemd
+	// (--cgroups_driver); empty means $CAIRN_CGROUPS_DRIVER, else auto.
+	// New fails when systemd is asked for and does not answer.
 	CgroupsDriver string
 	Logger        *slog.Logger
 }
@@ -107,7 +107,7 @@ func New(cfg Config) (*Linux, error) {
 	if root, err = cleanCgroupsRoot(root); err != nil {
 		return nil, fmt.Errorf("new linux containerizer: %w", err)
 	}
-	host, err := probeCgroups(cfg.CgroupsDriver)
+	host, err := probeCgroups(requestedDriver(cfg.CgroupsDriver))
 	if err != nil {
 		return nil, fmt.Errorf("probe cgroups: %w", err)
 	}

@@ -1,0 +1,181 @@
+package systemd
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cairnhq/cairn/internal/kerneltest"
+	"github.com/cairnhq/cairn/test/cluster"
+)
+
+// TestSystemdScopes runs the agent with the systemd cgroups driver under a
+// real systemd: the task's container must sit in a transient scope of its
+// own in cairn.slice (not in the agent's unit), with the task's limits on
+// the scope, through a restart of the agent unit; once the task dies, the
+// agent destroys the container and the scope must be gone.
+//
+// The booted systemd runs on this host's layout (hybrid), where auto keeps
+// cgroupfs, so the driver is forced (CAIRN_CGROUPS_DRIVER, the agent flag's
+// variable). Pure v2 cannot be booted with controllers here: cpu, memory and
+// pids are bound to the host's v1 hierarchies (see deploy/systemd/README.md).
+func TestSystemdScopes(t *testing.T) {
+	kerneltest.Root(t)
+	c := bootSystemd(t, cluster.Binary(t))
+	c.writeFile("/etc/default/cairn-master", masterEnv)
+	c.writeFile("/etc/default/cairn-agent", agentEnv+"CAIRN_CGROUPS_DRIVER=systemd\n")
+	for _, u := range []string{"cairn-master", "cairn-agent"} {
+		c.writeFile("/etc/systemd/system/"+u+".service.d/test.conf", testDropIn)
+	}
+	c.must("systemctl", "daemon-reload")
+	t.Cleanup(func() { saveJournal(c) })
+	for _, u := range []string{"cairn-master.service", "cairn-agent.service"} {
+		if out, err := c.run("systemctl", "start", u); err != nil {
+			t.Fatalf("start %s: %v\n%s\n%s", u, err, out, c.status(u))
+		}
+	}
+	if out, _ := c.run("journalctl", "-u", "cairn-agent.service", "CGROUP_DRIVER=systemd", "-o", "cat", "--no-pager"); !strings.Contains(out, "containerizer ready") {
+		t.Fatalf("the agent did not log cgroup_driver=systemd; its journal:\n%s", c.journal("cairn-agent.service"))
+	}
+
+	pid, start := c.startTask(t)
+	scope := c.scopeOf(t, pid)
+	c.checkScope(t, scope, pid)
+	c.checkLimits(t, scope)
+
+	if out, err := c.run("systemctl", "restart", "cairn-agent.service"); err != nil {
+		t.Fatalf("restart cairn-agent: %v\n%s\n%s", err, out, c.status("cairn-agent.service"))
+	}
+	if got := c.procStart(pid); got != start {
+		t.Fatalf("task process %s did not survive `systemctl restart cairn-agent` (start time now %q, was %q)", pid, got, start)
+	}
+	if got := c.scopeOf(t, pid); got != scope {
+		t.Fatalf("after the agent's restart the task is in %s, was in %s", got, scope)
+	}
+	c.checkScope(t, scope, pid)
+	// The new agent found the container in its scope.
+	waitFor(t, "the restarted agent to recover the container", func() bool {
+		out, _ := c.run("journalctl", "-u", "cairn-agent.service", "-o", "cat", "--no-pager", "-g", "container recovered")
+		return out != ""
+	}, func() string { return c.journal("cairn-agent.service") })
+
+	// The task dies: the executor reports it and exits, the agent destroys
+	// the container, and systemd forgets the scope.
+	c.must("kill", "-KILL", pid)
+	waitFor(t, "scope "+scope+" to be gone", func() bool {
+		out, _ := c.run("systemctl", "list-units", "--all", "--no-legend", "--plain", scope)
+		return !strings.Contains(out, scope)
+	}, func() string { return c.status(scope) + "\n" + c.journal("cairn-agent.service") })
+	// No cgroup directory of the scope is left behind in any hierarchy,
+	// including those libcontainer made itself (systemd does not manage
+	// freezer or cpuset on v1).
+	left := func() string {
+		out, _ := c.run("sh", "-c", "ls -d /sys/fs/cgroup/*/cairn.slice/"+scope+" 2>/dev/null")
+		return out
+	}
+	waitFor(t, "the agent to remove the scope's cgroups", func() bool { return left() == "" },
+		func() string { return "left: " + left() + "\n" + c.journal("cairn-agent.service") })
+}
+
+// scopeOf returns the cairn-*.scope unit that process pid (in the
+// container) is in, read from its memory cgroup.
+func (c *container) scopeOf(t *testing.T, pid string) string {
+	t.Helper()
+	out := c.must("cat", "/proc/"+pid+"/cgroup")
+	for line := range strings.Lines(out) {
+		parts := strings.SplitN(strings.TrimSpace(line), ":", 3)
+		if len(parts) != 3 || parts[1] != "memory" {
+			continue
+		}
+		for el := range strings.SplitSeq(parts[2], "/") {
+			if strings.HasPrefix(el, "cairn-") && strings.HasSuffix(el, ".scope") {
+				if !strings.HasPrefix(parts[2], "/cairn.slice/"+el) {
+					t.Fatalf("task %s's scope %s is not directly in cairn.slice: %s", pid, el, parts[2])
+				}
+				return el
+			}
+		}
+		t.Fatalf("task %s's memory cgroup %s is no cairn-*.scope (systemd cgroups driver not used?)", pid, parts[2])
+	}
+	t.Fatalf("task %s has no memory cgroup:\n%s", pid, out)
+	return ""
+}
+
+// checkScope checks that scope is an active transient unit of cairn.slice,
+// delegated, that holds pid and not the agent.
+func (c *container) checkScope(t *testing.T, scope, pid string) {
+	t.Helper()
+	if out := c.must("systemctl", "list-units", "--no-legend", "--plain", "cairn-*.scope"); !strings.Contains(out, scope) {
+		t.Fatalf("systemctl list-units 'cairn-*.scope' does not list %s:\n%s", scope, out)
+	}
+	for prop, want := range map[string]string{
+		"ActiveState":  "active",
+		"Transient":    "yes",
+		"Slice":        "cairn.slice",
+		"Delegate":     "yes",
+		"ControlGroup": "/cairn.slice/" + scope,
+	} {
+		if got := c.show(scope, prop); got != want {
+			t.Errorf("%s: %s=%q, want %q", scope, prop, got, want)
+		}
+	}
+	procs := c.must("cat", "/sys/fs/cgroup/systemd/cairn.slice/"+scope+"/cgroup.procs")
+	if !slices.Contains(strings.Fields(procs), pid) {
+		t.Errorf("task pid %s is not in %s's cgroup (procs %q)", pid, scope, procs)
+	}
+	agent := c.show("cairn-agent.service", "MainPID")
+	if slices.Contains(strings.Fields(procs), agent) {
+		t.Errorf("the agent (pid %s) is in the task's scope", agent)
+	}
+	if got := c.show("cairn-agent.service", "ControlGroup"); got != "/cairn.slice/cairn-agent.service" {
+		t.Errorf("cairn-agent.service's cgroup is %s", got)
+	}
+}
+
+// checkLimits checks that the task's limits are the scope's unit
+// properties and are written to its v1 cgroups (enforced there: v1 holds
+// the controllers on this host).
+func (c *container) checkLimits(t *testing.T, scope string) {
+	t.Helper()
+	memProp := c.show(scope, "MemoryLimit")
+	memFile := c.must("cat", "/sys/fs/cgroup/memory/cairn.slice/"+scope+"/memory.limit_in_bytes")
+	mem, err := strconv.ParseInt(memFile, 10, 64)
+	if err != nil || mem <= 0 || mem > 1<<30 {
+		t.Errorf("memory.limit_in_bytes of %s = %q: no task memory limit", scope, memFile)
+	}
+	if memProp != memFile {
+		t.Errorf("%s: MemoryLimit=%s but memory.limit_in_bytes=%s", scope, memProp, memFile)
+	}
+	tasks := c.show(scope, "TasksMax")
+	pidsMax := c.must("cat", "/sys/fs/cgroup/pids/cairn.slice/"+scope+"/pids.max")
+	if tasks == "infinity" || tasks != pidsMax {
+		t.Errorf("%s: TasksMax=%s, pids.max=%s: want the agent's --cgroups_pids_max in both", scope, tasks, pidsMax)
+	}
+	if q := c.show(scope, "CPUQuotaPerSecUSec"); q == "infinity" || q == "" {
+		t.Errorf("%s: CPUQuotaPerSecUSec=%q: no CPU quota", scope, q)
+	}
+	quota := c.must("cat", "/sys/fs/cgroup/cpu/cairn.slice/"+scope+"/cpu.cfs_quota_us")
+	if n, err := strconv.ParseInt(quota, 10, 64); err != nil || n <= 0 {
+		t.Errorf("cpu.cfs_quota_us of %s = %q: no CPU quota", scope, quota)
+	}
+}
+
+func (c *container) journal(unit string) string {
+	out, _ := c.run("journalctl", "-u", unit, "-o", "cat", "--no-pager", "-n", "60")
+	return out
+}
+
+// waitFor polls cond every 100 ms for up to a minute (generous: this is a
+// check of an outcome, not of its speed) and fails with what explain says.
+func waitFor(t *testing.T, what string, cond func() bool, explain func() string) {
+	t.Helper()
+	for range 600 {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s\n%s", what, explain())
+}
