@@ -38,8 +38,14 @@ func (n *Network) Attach(id ids.ContainerID, limitMbps float64) (TaskNet, error)
 		if t.ID != id {
 			return TaskNet{}, fmt.Errorf("attach %s: veth %s is %s's", id, name, t.ID)
 		}
+		// The agent re-attaches its containers after a restart: refresh
+		// the limit and the tag program (the new isolator's) in place.
 		t.LimitMbps = limitMbps
-		return t, n.shape(t)
+		host, err := n.h.LinkByName(name)
+		if err != nil {
+			return TaskNet{}, err
+		}
+		return t, errors.Join(n.shape(t), n.tag(host))
 	}
 	addr, err := n.freeAddr(ports)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cairnhq/cairn/bpf/tcclass"
 	"github.com/cairnhq/cairn/ids"
+	"github.com/cilium/ebpf"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
@@ -110,7 +111,18 @@ func (i *Isolator) open(cfg Config) error {
 		i.pinDir = filepath.Join(DefaultPinRoot, name)
 	}
 	// Before touching the interface: a kernel without tc eBPF fails here.
-	if i.cls, err = tcclass.Load(i.pinDir); err != nil {
+	i.cls, err = tcclass.Load(i.pinDir)
+	if errors.Is(err, ebpf.ErrMapIncompatible) {
+		// Pins of another version of the maps: what they said cannot be
+		// read, so the tree they described goes too. Flows go on; the
+		// packets queued in the old classes are lost.
+		i.log.Warn("netbw pins incompatible, rebuilding", "interface", name, "pin_dir", i.pinDir, "error", err)
+		if err := errors.Join(deleteQdisc(i.h, link), tcclass.Unpin(i.pinDir)); err != nil {
+			return err
+		}
+		i.cls, err = tcclass.Load(i.pinDir)
+	}
+	if err != nil {
 		return err
 	}
 	if err := i.build(); err != nil {

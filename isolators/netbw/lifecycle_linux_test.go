@@ -2,12 +2,14 @@ package netbw
 
 import (
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/cairnhq/cairn/ids"
+	"github.com/cilium/ebpf"
 )
 
 // A framework's class removed while its task still sends: the entries go
@@ -217,4 +219,35 @@ func tc(t testing.TB, ns string, args ...string) { t.Helper(); tcOut(t, ns, args
 func tcOut(t testing.TB, ns string, args ...string) string {
 	t.Helper()
 	return run(t, "ip", append([]string{"netns", "exec", ns, "tc"}, args...)...)
+}
+
+// Pins of an older layout cannot be adopted: New rebuilds instead of
+// failing, and the new maps work.
+func TestIncompatiblePinsRebuild(t *testing.T) {
+	requireKernel(t)
+	agent, other := newNetns(t), newNetns(t)
+	dev := pair(t, agent, other)
+	pins := filepath.Join(bpffs(t), "netbw")
+	if err := os.MkdirAll(pins, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 4, MaxEntries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := old.Pin(filepath.Join(pins, "classes")); err != nil {
+		t.Fatal(err)
+	}
+	iso, err := New(Config{Interface: dev, LinkMbps: 100, Netns: netnsPath(agent), PinDir: pins}, nil)
+	if err != nil {
+		t.Fatalf("New over incompatible pins: %v", err)
+	}
+	defer iso.Close()
+	if err := iso.SetFramework("fw-a", 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := iso.AddCgroup(7, "fw-a"); err != nil {
+		t.Fatal(err)
+	}
 }
