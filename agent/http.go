@@ -1,15 +1,12 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
-	"time"
 
 	"github.com/cairnhq/cairn/agent/files"
 
-	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api/endpoint"
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/ids"
@@ -192,33 +189,4 @@ func (a *Agent) metricsSnapshot(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(a.metrics(r.Context()))
-}
-
-// metrics is the agent's metrics snapshot (/metrics/snapshot, GET_METRICS);
-// the loop's counters are missing when ctx ends before the loop answers.
-func (a *Agent) metrics(ctx context.Context) map[string]float64 {
-	out := map[string]float64{
-		"slave/recovery_errors":   float64(a.recoveryErrors.Load()),
-		"slave/checkpoint_errors": float64(a.checkpointErrors.Load()),
-		"slave/uptime_secs":       time.Since(a.started).Seconds(),
-	}
-	_ = a.do(ctx, func(st *state) {
-		out["slave/registered"] = 0
-		if st.registered {
-			out["slave/registered"] = 1
-		}
-		var running, recovering float64
-		for _, fw := range st.frameworks {
-			for _, e := range fw.executors {
-				running++
-				if e.core.Phase() == task.Recovering {
-					recovering++
-				}
-			}
-		}
-		out["slave/executors_running"] = running
-		out["slave/executors_recovering"] = recovering
-		out["slave/frameworks_active"] = float64(len(st.frameworks))
-	})
-	return out
 }
