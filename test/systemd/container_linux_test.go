@@ -22,6 +22,7 @@ type container struct {
 	t    *testing.T
 	pid1 int // systemd's pid in the host's pid namespace
 	boot *exec.Cmd
+	v2   bool // its /sys/fs/cgroup is cgroup2 (pure v2); set by tests that ask
 }
 
 // bootSystemd starts a container running bin's units and waits until its
