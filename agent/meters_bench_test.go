@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -91,4 +92,30 @@ func benchStatistics(b *testing.B, n int, ebpf, fresh bool) {
 	}
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkStatisticsEncoding compares encoding the /monitor/statistics
+// body of 200 containers with encoding/json and by hand.
+func BenchmarkStatisticsEncoding(b *testing.B) {
+	views := benchUsageAgent(200, true).running()
+	b.Run("encoding=json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			out := make([]monitorEntry, 0, len(views))
+			for i := range views {
+				v := &views[i]
+				out = append(out, monitorEntry{ExecutorID: string(v.ExecutorID), ExecutorName: v.ExecutorName, FrameworkID: string(v.FrameworkID),
+					Source: string(v.TaskID), ContainerID: string(v.Container), Statistics: v.Latest.Statistics()})
+			}
+			if _, err := json.Marshal(out); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding=append", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			encodeStatistics(make([]byte, 0, 1024*(len(views)+1)), views)
+		}
+	})
 }

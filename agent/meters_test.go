@@ -212,3 +212,28 @@ func TestUsageSourceWithoutEBPF(t *testing.T) {
 		t.Fatalf("cgroups: %v, %+v, meters tried %d times", err, u, tried)
 	}
 }
+
+// TestStatisticsEncoding: the hand-written /monitor/statistics body is what
+// encoding/json makes of the entries.
+func TestStatisticsEncoding(t *testing.T) {
+	for _, ebpf := range []bool{false, true} {
+		a := benchUsageAgent(3, ebpf)
+		views := a.running()
+		views[1].ExecutorName = `Command Executor (Task: "x" <y>)`
+		entries := make([]monitorEntry, len(views))
+		for i, v := range views {
+			entries[i] = monitorEntry{ExecutorID: string(v.ExecutorID), ExecutorName: v.ExecutorName, FrameworkID: string(v.FrameworkID),
+				Source: string(v.TaskID), ContainerID: string(v.Container), Statistics: v.Latest.Statistics()}
+		}
+		want, err := json.Marshal(entries)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encodeStatistics(nil, views); string(got) != string(want)+"\n" {
+			t.Fatalf("ebpf %v:\n got %s\nwant %s", ebpf, got, want)
+		}
+	}
+	if got := encodeStatistics(nil, nil); string(got) != "[]\n" {
+		t.Fatalf("no containers: %q", got)
+	}
+}

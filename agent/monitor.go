@@ -75,29 +75,40 @@ func (a *Agent) statisticsBody() []byte {
 	gen := u.gen
 	views := u.store.Running()
 	u.mu.Unlock()
-	out := make([]monitorEntry, 0, len(views))
-	for i := range views {
-		v := &views[i]
-		out = append(out, monitorEntry{
-			ExecutorID:   string(v.ExecutorID),
-			ExecutorName: v.ExecutorName,
-			FrameworkID:  string(v.FrameworkID),
-			Source:       string(v.TaskID),
-			ContainerID:  string(v.Container),
-			Statistics:   v.Latest.Statistics(),
-		})
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		panic(err) // plain structs of numbers and strings always encode
-	}
-	b = append(b, '\n')
+	b := encodeStatistics(make([]byte, 0, 1024*(len(views)+1)), views)
 	u.mu.Lock()
 	if u.gen == gen {
 		u.statsBody, u.statsGen = b, gen
 	}
 	u.mu.Unlock()
 	return b
+}
+
+// encodeStatistics appends the /monitor/statistics array of views: the
+// JSON of []monitorEntry, by hand (usage.Sample.AppendJSON) since it is
+// encoded for every container every round.
+func encodeStatistics(b []byte, views []usage.View) []byte {
+	b = append(b, '[')
+	for i := range views {
+		v := &views[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"executor_id":`...)
+		b = usage.AppendJSONString(b, string(v.ExecutorID))
+		b = append(b, `,"executor_name":`...)
+		b = usage.AppendJSONString(b, v.ExecutorName)
+		b = append(b, `,"framework_id":`...)
+		b = usage.AppendJSONString(b, string(v.FrameworkID))
+		b = append(b, `,"source":`...)
+		b = usage.AppendJSONString(b, string(v.TaskID))
+		b = append(b, `,"container_id":`...)
+		b = usage.AppendJSONString(b, string(v.Container))
+		b = append(b, `,"statistics":`...)
+		b = v.Latest.AppendJSON(b)
+		b = append(b, '}')
+	}
+	return append(b, ']', '\n')
 }
 
 // historyReply is the body of /monitor/history.
