@@ -90,6 +90,15 @@ func (m *meters) forget(cgroupID uint64) error {
 	return errors.Join(m.cpu.Forget(cgroupID), m.net.Forget(cgroupID), m.mem.Forget(cgroupID))
 }
 
+// losses sums what the meters could not count for want of table space
+// (cgroups beyond 16384) or ring buffer space (OOM events).
+func (m *meters) losses() uint64 {
+	c, _ := m.cpu.Lost()
+	n, _ := m.net.Lost()
+	ev, pk, _ := m.mem.Lost()
+	return c + n + ev + pk
+}
+
 // close detaches whatever is attached; idempotent.
 func (m *meters) close() error {
 	var errs []error
@@ -203,6 +212,8 @@ type usageMonitor struct {
 	// cgroups caches resolved cgroup ids (0: none); sampler goroutine only.
 	cgroups map[ids.ContainerID]uint64
 	lastErr string // the last meter error logged; sampler goroutine only
+	rounds  uint64 // sampling rounds so far; sampler goroutine only
+	lost    uint64 // meter losses last seen; sampler goroutine only
 
 	mu        sync.Mutex
 	store     *usage.Store

@@ -80,6 +80,13 @@ func (u *usageMonitor) round(now time.Time, targets []usage.Target) {
 	u.store.Expire(now, usageRetention)
 	u.gen++
 	u.mu.Unlock()
+	u.rounds++
+	if u.meters != nil && u.rounds%60 == 0 {
+		if lost := u.meters.losses(); lost > u.lost {
+			u.log.Warn("eBPF meters' tables are full; some usage went uncounted", "lost", lost-u.lost)
+			u.lost = lost
+		}
+	}
 	for _, t := range ended {
 		delete(u.cgroups, t.Container)
 		if u.meters != nil && t.CgroupID != 0 {

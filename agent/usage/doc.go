@@ -18,6 +18,7 @@
 //     Time is an input. A Store is not safe for concurrent use: the agent
 //     guards it with a mutex and calls Read without holding it.
 //
-// Statistics and Proto present a Sample in Mesos terms (the JSON object of
-// /monitor/statistics and the ResourceStatistics message).
+// Statistics, AppendJSON and Proto present a Sample in Mesos terms (the
+// JSON object of /monitor/statistics, appended by hand for speed, and the
+// ResourceStatistics message).
 package usage
