@@ -138,12 +138,14 @@ func cgroupsOf(placement cgroups.Cgroup, r *cgroups.Resources) *cgroups.Cgroup {
 	return &placement
 }
 
-// cgroupResources maps Limits onto libcontainer's v1-style resources; the
-// fs2 driver converts them for v2 (shares to weight, memsw to swap.max).
+// cgroupResources maps Limits onto libcontainer's resources. The v1
+// managers read CpuShares, the v2 ones (fs2, systemd) CpuWeight, which they
+// do not derive themselves; memsw becomes swap.max inside fs2.
 func cgroupResources(l isolators.Limits, swapLimit bool) *cgroups.Resources {
 	r := &cgroups.Resources{
 		Devices:    deviceRules(),
 		CpuShares:  l.CPUShares,
+		CpuWeight:  cgroups.ConvertCPUSharesToCgroupV2Value(l.CPUShares),
 		CpuQuota:   l.CPUQuotaUs,
 		CpuPeriod:  l.CPUPeriodUs,
 		Memory:     l.MemoryBytes,

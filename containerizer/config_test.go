@@ -93,6 +93,17 @@ func TestCgroupResources(t *testing.T) {
 	if r.PidsLimit == nil || *r.PidsLimit != 100 {
 		t.Errorf("pids limit %v", r.PidsLimit)
 	}
+	// v2 managers take the weight only (libcontainer's conversion; it
+	// changed between versions): set, in range, and ordered as the shares.
+	if r.CpuWeight == 0 || r.CpuWeight > 10000 {
+		t.Errorf("cpu weight %d for 512 shares", r.CpuWeight)
+	}
+	if w := cgroupResources(isolators.Limits{CPUShares: 1024}, true).CpuWeight; w <= r.CpuWeight {
+		t.Errorf("cpu weight %d for 1024 shares, not above %d for 512", w, r.CpuWeight)
+	}
+	if r := cgroupResources(isolators.Limits{}, true); r.CpuWeight != 0 {
+		t.Errorf("cpu weight %d without shares, want 0 (unset)", r.CpuWeight)
+	}
 	// Default deny: every rule is an allow rule for a char device, and none
 	// is a wildcard for all majors.
 	for _, rule := range r.Devices {
