@@ -11,8 +11,9 @@
 //	│           the frameworks leave (≥ 2 % of the link), ceil = the link
 //	└ ca1:16…   one per framework: rate = the sum of its running tasks'
 //	            network_bandwidth, ceil = the link (CeilLink, borrowing) or
-//	            the rate (CeilRate, a hard limit); quantum ∝ rate (a tenth of a second of it), so spare
-//	            bandwidth is shared in proportion to the rates
+//	            the rate (CeilRate, a hard limit); quantum ∝ rate (50 ms
+//	            of it), so spare bandwidth is shared in proportion to the
+//	            rates
 //
 // The classifier is a cls_bpf filter in direct-action mode on ca1: whose
 // maps (cgroup → class, class → framework) are pinned in Config.PinDir.

@@ -73,15 +73,16 @@ func defaultParams(link, committed uint64) params {
 }
 
 // quantum is how many bytes a class may send per round when classes share
-// what they borrow. It is proportional to the rate (a tenth of a second's
-// bytes, HTB's own r2q of 10), so spare bandwidth is split in proportion to
-// the rates; HTB's default clamps it to 200,000 bytes, which makes every
-// class above 16 Mbit/s equal. It must also exceed a GSO packet (64 KiB):
-// a class sends at least one packet per round, so with smaller quanta
-// classes get equal packets, not bytes in proportion. Classes under about
-// 5 Mbit/s are below that and borrow more than their proportion.
+// what they borrow. It is proportional to the rate (50 ms of it), so spare
+// bandwidth is split in proportion to the rates; HTB's default (rate/10,
+// clamped to 200,000 bytes) makes every class above 16 Mbit/s equal. It
+// must also exceed a GSO packet (64 KiB): a class sends at least one packet
+// per round, so with smaller quanta classes get equal packets, not bytes in
+// proportion. Classes under about 10 Mbit/s are below that and borrow a
+// little more than their proportion; a larger quantum would make the shares
+// coarser over short intervals (a round of all classes takes longer).
 func quantum(rate uint64) uint32 {
-	q := rate / 8 / 10
+	q := rate / 8 / 20
 	return uint32(min(max(q, 1600), 1<<24))
 }
 

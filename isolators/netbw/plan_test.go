@@ -9,14 +9,14 @@ func TestParams(t *testing.T) {
 		got  params
 		want params
 	}{
-		{"framework ceil link", frameworkParams(20e6, link, CeilLink), params{20e6, link, 250000}},
-		{"framework ceil rate", frameworkParams(50e6, link, CeilRate), params{50e6, 50e6, 625000}},
-		{"framework over link", frameworkParams(200e6, link, CeilLink), params{200e6, 200e6, 2500000}},
+		{"framework ceil link", frameworkParams(20e6, link, CeilLink), params{20e6, link, 125000}},
+		{"framework ceil rate", frameworkParams(50e6, link, CeilRate), params{50e6, 50e6, 312500}},
+		{"framework over link", frameworkParams(200e6, link, CeilLink), params{200e6, 200e6, 1250000}},
 		{"tiny framework", frameworkParams(12e3, link, CeilLink), params{12e3, link, 1600}},
-		{"default, spare", defaultParams(link, 70e6), params{30e6, link, 375000}},
-		{"default, overcommitted", defaultParams(link, 120e6), params{2e6, link, 25000}},
-		{"default, nearly full", defaultParams(link, 99e6), params{2e6, link, 25000}},
-		{"root", rootParams(link), params{link, link, 1250000}},
+		{"default, spare", defaultParams(link, 70e6), params{30e6, link, 187500}},
+		{"default, overcommitted", defaultParams(link, 120e6), params{2e6, link, 12500}},
+		{"default, nearly full", defaultParams(link, 99e6), params{2e6, link, 12500}},
+		{"root", rootParams(link), params{link, link, 625000}},
 		{"root 100G", rootParams(100e9), params{100e9, 100e9, 1 << 24}},
 	} {
 		if c.got != c.want {
