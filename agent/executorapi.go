@@ -121,8 +121,11 @@ func (a *Agent) subscribe(w http.ResponseWriter, r *http.Request, codec api.Code
 		}
 	}
 	defer func() {
-		es.close()
+		// Closed on the loop, like every other close of a stream: a close
+		// here racing the loop's (a newer SUBSCRIBE) closed the channel
+		// twice and crashed the agent (found by FuzzExecutorCall).
 		a.post(func(st *state) {
+			es.close()
 			if _, e := st.findExecutor(fwID, execID); e != nil && e.stream == es {
 				e.stream = nil
 				a.log.Info("executor disconnected", "framework_id", fwID, "executor_id", execID)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/cairnhq/cairn/api/executorpb"
@@ -55,5 +56,32 @@ func TestFrameworkMessageAndShutdownExecutor(t *testing.T) {
 	u := ta.master.next(t)
 	if u.GetStatus().GetState() != mesospb.TaskState_TASK_FAILED || u.GetStatus().GetReason() != mesospb.TaskStatus_REASON_EXECUTOR_TERMINATED {
 		t.Fatalf("update %v", u.GetStatus())
+	}
+}
+
+// TestResubscribeStorm: SUBSCRIBEs of one executor from several clients
+// that hang up at once must not crash the agent (a stream closed by its
+// handler and, at the same time, by a newer SUBSCRIBE on the loop used to
+// close its channel twice).
+func TestResubscribeStorm(t *testing.T) {
+	ta := startAgent(t, nil)
+	ta.register(t, "m1-S1")
+	ta.run(t, customExecutorTask("t1", "e1", "sleep 30"))
+	ta.launched(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ex := ta.executor(t, "fw1", "e1")
+			for range 300 {
+				res := ex.call(&executorpb.Call{Type: executorpb.Call_SUBSCRIBE.Enum(), Subscribe: &executorpb.Call_Subscribe{}})
+				res.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if ta.state(t).GetAgentInfo() == nil {
+		t.Fatal("agent gone")
 	}
 }
