@@ -136,3 +136,55 @@ func TestForwardedTaskTrafficIsClassified(t *testing.T) {
 	}
 	r.logStats(t)
 }
+
+// An agent restart with tasks in their own namespaces: the next agent opens
+// the same bridge, finds its tasks in the kernel (List) and re-attaches
+// them in place; a running flow keeps its limit throughout.
+func TestTaskNetSurvivesRestart(t *testing.T) {
+	requireKernel(t)
+	agent := newNetns(t)
+	bridge := kerneltest.Name("cnbr")
+	first, err := OpenNetwork(NetConfig{Bridge: bridge, Netns: netnsPath(agent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn, err := first.Attach(ids.ContainerID(kerneltest.Name("cnbwtask")), 30)
+	if err != nil {
+		first.Remove()
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	n := openNetwork(t, agent, nil) // a new bridge name: check it is not adopted by mistake
+	if l, _ := n.List(); len(l) != 0 {
+		t.Errorf("another bridge lists %+v", l)
+	}
+	second, err := OpenNetwork(NetConfig{Bridge: bridge, Netns: netnsPath(agent)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := second.Remove(); err != nil {
+			t.Error(err)
+		}
+	})
+	cg := newCgroup(t)
+	in := newSink(t, filepath.Base(tn.Netns), tn.Addr.Addr().String()+":5001")
+	send(t, cg, agent, tn.Addr.Addr().String()+":5001", 1)
+	list, err := second.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != tn.ID || list[0].Addr != tn.Addr || list[0].LimitMbps != 30 {
+		t.Fatalf("after restart List = %+v, want %s at %s, 30 Mbit/s", list, tn.ID, tn.Addr)
+	}
+	again, err := second.Attach(tn.ID, 30)
+	if err != nil || again.Addr != tn.Addr {
+		t.Errorf("re-Attach = %+v, %v; want the same address %s", again, err, tn.Addr)
+	}
+	time.Sleep(time.Second)
+	if got := average([]*sink{in}, 2*time.Second)[0]; !within(got, goodput(30), 0.05) {
+		t.Errorf("after restart: %.2f Mbit/s, want %.2f ± 5 %%", got, goodput(30))
+	}
+}
