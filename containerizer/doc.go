@@ -2,17 +2,25 @@
 // imports runc's libcontainer.
 //
 // Linux (New) creates containers with libcontainer: mount, pid, ipc and uts
-// namespaces (and a given network namespace), cgroups through libcontainer's
-// fs driver on v1 and hybrid hosts and its fs2 driver on v2 hosts (chosen by
-// probing /sys/fs/cgroup, as libcontainer does), a read-only root made of the
-// host's /bin /sbin /usr /lib /lib64 /etc plus proc, a minimal /dev, a
-// read-only /sys and a tmpfs /tmp, and the sandbox at SandboxMount. Limits
+// namespaces (and a given network namespace), cgroups (see below), a
+// read-only root made of the host's /bin /sbin /usr /lib /lib64 /etc plus
+// proc, a minimal /dev, a read-only /sys and a tmpfs /tmp, and the sandbox
+// at SandboxMount. Limits
 // come from package isolators. The binary that uses Linux must call Init when
 // os.Args[1] == "init" (libcontainer re-executes it to set up each container).
 //
+// Cgroups come from one of two drivers (Config.CgroupsDriver, settled once by
+// New): cgroupfs, libcontainer's fs manager on v1 and hybrid hosts and its
+// fs2 manager on v2 (chosen by probing /sys/fs/cgroup, as libcontainer does),
+// below CgroupsRoot; or systemd, libcontainer's systemd manager, one
+// transient scope cairn-<id>.scope in cairn.slice per container. auto picks
+// systemd where systemd is init and the host is pure v2.
+//
 // Package fake has the same methods without privileges, for agent tests.
 //
-// I/O: Linux writes StateDir (libcontainer state and the containers' root
+// I/O: New may connect to systemd over D-Bus once (a few seconds at most);
+// under the systemd driver Launch and Destroy start and stop units over it.
+// Linux writes StateDir (libcontainer state and the containers' root
 // directories) and cgroup files, and reads /proc and /sys. Threading: all
 // methods are safe for concurrent use; each running container has one reaper
 // goroutine that ends when its init process exits, and Destroy waits for it.

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"unsafe"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 
@@ -67,7 +68,7 @@ func (l *Linux) Recover(ctx context.Context, id ids.ContainerID) (int, error) {
 	}
 	close(c.ready)
 	go l.watch(c)
-	l.log.Info("container recovered", "container_id", string(id), "pid", c.pid)
+	l.log.Info("container recovered", "container_id", string(id), "pid", c.pid, "cgroup", cgroupOf(c.cm))
 	return c.pid, nil
 }
 
@@ -154,4 +155,13 @@ func exitOf(fd int) (Exit, bool) {
 		return Exit{Code: 128 + int(sig), Signal: sig}, true
 	}
 	return Exit{}, false
+}
+
+// cgroupOf names a container's cgroup for the log: its v2 cgroup (v2,
+// hybrid), else its v1 memory cgroup; under the systemd driver, the scope's.
+func cgroupOf(cm cgroups.Manager) string {
+	if p := cm.Path(""); p != "" {
+		return p
+	}
+	return cm.Path("memory")
 }

@@ -2,7 +2,8 @@
 // unit files in deploy/systemd (their settings, and `systemd-analyze verify`
 // with no output at all, warnings included), deploy/install.sh, and a real
 // systemd booted as PID 1 of a throw-away container that runs cairn-master
-// and cairn-agent as Type=notify services.
+// and cairn-agent as Type=notify services, and whose agent runs tasks in
+// transient scopes under its systemd cgroups driver (scope_linux_test.go).
 //
 // The container (boot_linux_test.go) is a new pid, mount, cgroup, network,
 // uts and ipc namespace whose root is a tmpfs: read-only /usr from the host, an overlay

@@ -57,17 +57,22 @@ func TestSystemdScopes(t *testing.T) {
 	if out, err := c.run("systemctl", "restart", "cairn-agent.service"); err != nil {
 		t.Fatalf("restart cairn-agent: %v\n%s\n%s", err, out, c.status("cairn-agent.service"))
 	}
-	if got := c.procStart(pid); got != start {
-		t.Fatalf("task process %s did not survive `systemctl restart cairn-agent` (start time now %q, was %q)", pid, got, start)
+	// One look, right after the restart: see the note at the kill below.
+	after := c.snapshot(t, pid, scope)
+	if after.start != start {
+		t.Fatalf("task process %s did not survive `systemctl restart cairn-agent` (start time now %q, was %q)", pid, after.start, start)
 	}
-	if got := c.scopeOf(t, pid); got != scope {
+	if got := scopeIn(t, pid, after.cgroup, c.v2); got != scope {
 		t.Fatalf("after the agent's restart the task is in %s, was in %s", got, scope)
 	}
-	c.checkScope(t, scope, pid)
-	// The new agent found the container in its scope.
-	waitFor(t, "the restarted agent to recover the container", func() bool {
+	if after.active != "active" || !slices.Contains(strings.Fields(after.procs), pid) {
+		t.Fatalf("after the agent's restart %s is %q with processes %q, want active with %s", scope, after.active, after.procs, pid)
+	}
+	// The new agent re-attached to the container and found its cgroups in
+	// the scope (from libcontainer's state).
+	waitFor(t, "the restarted agent to recover the container in "+scope, func() bool {
 		out, _ := c.run("journalctl", "-u", "cairn-agent.service", "-o", "cat", "--no-pager", "-g", "container recovered")
-		return out != ""
+		return strings.Contains(out, "/cairn.slice/"+scope)
 	}, func() string { return c.journal("cairn-agent.service") })
 
 	// The task dies: the executor reports it and exits, the agent destroys
@@ -95,12 +100,46 @@ func TestSystemdScopes(t *testing.T) {
 }
 
 // scopeOf returns the cairn-*.scope unit that process pid (in the
-// container) is in, read from its memory cgroup (its v2 cgroup on v2).
+// container) is in.
 func (c *container) scopeOf(t *testing.T, pid string) string {
 	t.Helper()
-	out := c.must("cat", "/proc/"+pid+"/cgroup")
+	return scopeIn(t, pid, c.must("cat", "/proc/"+pid+"/cgroup"), c.v2)
+}
+
+// snap is what snapshot reads in one go.
+type snap struct {
+	start  string // the process's start time (procStart)
+	cgroup string // its /proc/<pid>/cgroup
+	active string // the scope's ActiveState
+	procs  string // the scope's cgroup.procs
+}
+
+// snapshot reads a task process's start time and cgroups and its scope's
+// state and processes in one command, so that they describe one moment.
+func (c *container) snapshot(t *testing.T, pid, scope string) snap {
+	t.Helper()
+	const script = `cat /proc/$1/stat; echo @@; cat /proc/$1/cgroup; echo @@; systemctl show -P ActiveState "$2"; echo @@; cat "$3"`
+	out, err := c.run("sh", "-c", script, "sh", pid, scope, c.cgroupFile("systemd", scope, "cgroup.procs"))
+	parts := strings.Split(out, "@@")
+	if err != nil || len(parts) != 4 {
+		t.Fatalf("snapshot of task %s and %s: %v\n%s", pid, scope, err, out)
+	}
+	s := snap{cgroup: parts[1], active: strings.TrimSpace(parts[2]), procs: parts[3]}
+	if i := strings.LastIndexByte(parts[0], ')'); i >= 0 {
+		if f := strings.Fields(parts[0][i+1:]); len(f) > 19 {
+			s.start = f[19]
+		}
+	}
+	return s
+}
+
+// scopeIn returns the cairn-*.scope unit in a /proc/<pid>/cgroup text,
+// from the memory hierarchy (the v2 one on pure v2), failing the test when
+// the process is in none or in one not directly in cairn.slice.
+func scopeIn(t *testing.T, pid, out string, v2 bool) string {
+	t.Helper()
 	hierarchy := "memory"
-	if c.v2 {
+	if v2 {
 		hierarchy = ""
 	}
 	for line := range strings.Lines(out) {
