@@ -26,7 +26,7 @@ func (i *Isolator) SetFramework(fw ids.FrameworkID, rateMbps float64) error {
 
 func (i *Isolator) setFramework(fw ids.FrameworkID, rateMbps float64) error {
 	if !(rateMbps > 0) || rateMbps > 1e9 {
-		return fmt.Errorf("set bandwidth of framework %s: rate %v Mbit/s is not positive", fw, rateMbps)
+		return fmt.Errorf("set bandwidth of framework %s: rate %v Mbit/s is not in (0, 1e9]", fw, rateMbps)
 	}
 	f, ok := i.fws[fw]
 	if !ok {

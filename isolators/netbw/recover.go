@@ -36,7 +36,7 @@ func (i *Isolator) build() error {
 		return err
 	}
 	if err := createQdisc(i.h, i.link); err != nil {
-		return err
+		return errors.Join(err, tcclass.Unpin(i.pinDir))
 	}
 	err = errors.Join(
 		putClass(i.h, i.link, rootMinor, rootParams(i.link64)),
@@ -46,7 +46,7 @@ func (i *Isolator) build() error {
 		err = putFilter(i.h, i.link, i.cls)
 	}
 	if err != nil {
-		return errors.Join(err, deleteQdisc(i.h, i.link))
+		return errors.Join(err, deleteQdisc(i.h, i.link), tcclass.Unpin(i.pinDir))
 	}
 	i.log.Info("netbw tree created", "interface", i.link.Attrs().Name, "link_bps", i.link64, "ceil", string(i.ceil))
 	return nil
