@@ -173,7 +173,7 @@ func TestNewRefuses(t *testing.T) {
 	requireKernel(t)
 	agent, other := newNetns(t), newNetns(t)
 	dev := pair(t, agent, other)
-	pins := bpffs(t)
+	pins := filepath.Join(bpffs(t), "netbw")
 	for _, c := range []struct {
 		name, want string
 		cfg        Config
@@ -202,6 +202,9 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if out := tcOut(t, agent, "qdisc", "show", "dev", dev); !strings.Contains(out, "tbf 7:") {
 		t.Errorf("the foreign qdisc was touched: %s", out)
+	}
+	if _, err := os.Stat(pins); !os.IsNotExist(err) {
+		t.Errorf("refused New left its pin dir: %v", err)
 	}
 }
 

@@ -27,8 +27,9 @@ func (i *Isolator) build() error {
 	}
 	if q != nil && !replaceable[q.Type()] {
 		name := i.link.Attrs().Name
-		return fmt.Errorf("shape %s: its root qdisc %s %x: was not made by cairn; remove it (tc qdisc del dev %s root) or pick another --egress_interface",
+		err := fmt.Errorf("shape %s: its root qdisc %s %x: was not made by cairn; remove it (tc qdisc del dev %s root) or pick another --egress_interface",
 			name, q.Type(), q.Attrs().Handle>>16, name)
+		return errors.Join(err, tcclass.Unpin(i.pinDir))
 	}
 	// Pins without their tree (a reboot keeps neither; an operator deleted
 	// the qdisc) describe nothing that exists: start empty.
