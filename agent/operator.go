@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -85,8 +86,8 @@ func (a *Agent) operatorCall(r *http.Request, call *agentpb.Call) (*agentpb.Resp
 		if ns := call.GetGetMetrics().GetTimeout().GetNanoseconds(); ns > 0 {
 			// Mesos: past the timeout some metrics may be missing; here
 			// the loop's ones are.
-			var cancel func()
-			ctx, cancel = contextTimeout(ctx, time.Duration(ns))
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, time.Duration(ns))
 			defer cancel()
 		}
 		resp.GetMetrics = &agentpb.Response_GetMetrics{Metrics: metricList(a.metrics(ctx))}

@@ -1,10 +1,8 @@
 package agent
 
 import (
-	"context"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/cairnhq/cairn/agent/statusupdate"
 	"github.com/cairnhq/cairn/agent/task"
@@ -153,8 +151,4 @@ func metricList(snap map[string]float64) []*mesospb.Metric {
 		out = append(out, &mesospb.Metric{Name: proto.String(k), Value: proto.Float64(snap[k])})
 	}
 	return out
-}
-
-func contextTimeout(ctx context.Context, d time.Duration) (context.Context, func()) {
-	return context.WithTimeout(ctx, d)
 }
