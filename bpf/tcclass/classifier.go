@@ -49,11 +49,20 @@ func Load(pinDir string) (*Classifier, error) {
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("load tc classifier: %w", err)
 	}
+	// The nearest existing ancestor must be on a bpffs: MkdirAll on
+	// sysfs (no bpffs mounted at /sys/fs/bpf) would fail less clearly.
+	existing := pinDir
+	for {
+		if _, err := os.Stat(existing); err == nil || filepath.Dir(existing) == existing {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	if ok, err := bpf.Mounted("bpf", existing); err != nil || !ok {
+		return nil, fmt.Errorf("load tc classifier: %s is not on a bpffs (mount one, bpf.MountBPFFS): %v", pinDir, err)
+	}
 	if err := os.MkdirAll(pinDir, 0o700); err != nil {
 		return nil, fmt.Errorf("load tc classifier: %w", err)
-	}
-	if ok, err := bpf.Mounted("bpf", pinDir); err != nil || !ok {
-		return nil, fmt.Errorf("load tc classifier: %s is not on a bpffs (mounted %v): %w", pinDir, ok, err)
 	}
 	c := &Classifier{dir: pinDir}
 	opts := &ebpf.CollectionOptions{Maps: ebpf.MapOptions{PinPath: pinDir}}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cairnhq/cairn/bpf"
@@ -193,4 +194,13 @@ func packet() []byte {
 	f[23] = 6
 	f[46] = 5 << 4
 	return f
+}
+
+// A pin directory outside any bpffs is refused with a message saying so.
+func TestLoadNeedsBPFFS(t *testing.T) {
+	requireKernel(t)
+	_, err := Load(filepath.Join(t.TempDir(), "netbw", "eth0"))
+	if err == nil || !strings.Contains(err.Error(), "not on a bpffs") {
+		t.Errorf("Load outside a bpffs: %v, want an error saying so", err)
+	}
 }
