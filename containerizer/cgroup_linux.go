@@ -88,7 +88,11 @@ func probeCgroups(driver string) (hostCgroups, error) {
 	if missing := missingControllers(mode, available); len(missing) > 0 {
 		return h, fmt.Errorf("cgroup %s controllers not available: %s (mount them, or on v2 enable them in the root's cgroup.subtree_control)", mode, strings.Join(missing, ", "))
 	}
-	h.driver, h.driverWhy, err = chooseDriver(driver, mode, probeSystemd())
+	var systemdErr error
+	if needSystemd(driver, mode) {
+		systemdErr = probeSystemd()
+	}
+	h.driver, h.driverWhy, err = chooseDriver(driver, mode, systemdErr)
 	return h, err
 }
 

@@ -43,6 +43,18 @@ func (d cgroupDriver) String() string {
 	return DriverCgroupfs
 }
 
+// needSystemd reports whether chooseDriver's answer depends on systemd,
+// so that New only talks to it then (a D-Bus round trip, seconds at worst).
+func needSystemd(requested string, mode cgroupMode) bool {
+	switch requested {
+	case DriverSystemd:
+		return true
+	case "", DriverAuto:
+		return mode == modeUnified
+	}
+	return false
+}
+
 // chooseDriver settles --cgroups_driver. systemdErr is nil when systemd is
 // the init system and answers on D-Bus, or says why not. auto prefers
 // systemd only on pure v2: there a container cgroup outside any unit is in

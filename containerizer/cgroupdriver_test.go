@@ -52,6 +52,34 @@ func TestChooseDriver(t *testing.T) {
 	}
 }
 
+func TestNeedSystemd(t *testing.T) {
+	for _, tt := range []struct {
+		requested string
+		mode      cgroupMode
+		want      bool
+	}{
+		{DriverAuto, modeUnified, true},
+		{"", modeUnified, true},
+		{DriverAuto, modeHybrid, false},
+		{DriverAuto, modeLegacy, false},
+		{DriverSystemd, modeHybrid, true},
+		{DriverCgroupfs, modeUnified, false},
+		{"bogus", modeUnified, false},
+	} {
+		if got := needSystemd(tt.requested, tt.mode); got != tt.want {
+			t.Errorf("needSystemd(%q, %v) = %v, want %v", tt.requested, tt.mode, got, tt.want)
+		}
+		// Whenever the probe is skipped, its result must not matter.
+		if !needSystemd(tt.requested, tt.mode) {
+			a, _, errA := chooseDriver(tt.requested, tt.mode, nil)
+			b, _, errB := chooseDriver(tt.requested, tt.mode, errors.New("down"))
+			if a != b || (errA == nil) != (errB == nil) {
+				t.Errorf("chooseDriver(%q, %v) depends on systemd, but needSystemd says no", tt.requested, tt.mode)
+			}
+		}
+	}
+}
+
 func TestSlicePath(t *testing.T) {
 	for in, want := range map[string]string{
 		"cairn.slice":        "/cairn.slice",
