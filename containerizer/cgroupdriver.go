@@ -121,11 +121,3 @@ func systemdDirs(m cgroupMode, mounts []cgroupMount, id string) map[string]strin
 	}
 	return dirs
 }
-
-// systemdRealized are the v1 hierarchies in which systemd makes (and
-// removes) a unit's cgroups itself. libcontainer makes the scope's cgroups
-// in the others, with their slice directories, which Close removes.
-var systemdRealized = map[string]bool{
-	"cpu": true, "cpuacct": true, "blkio": true, "memory": true,
-	"devices": true, "pids": true, "name=systemd": true,
-}

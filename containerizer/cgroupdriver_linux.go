@@ -56,13 +56,16 @@ func (h hostCgroups) placement(root, id string) cgroups.Cgroup {
 }
 
 // closeSystemd is Close for the systemd driver. systemd removes each scope
-// when it stops, and cairn.slice is its unit (the agent's own, often), so
-// the only directories left are the slice's in the v1 hierarchies systemd
-// does not manage, which libcontainer made to put the containers there.
+// when it stops, and cairn.slice is its unit (the agent's own, often). Left
+// are the slice's directories that libcontainer made to put the containers
+// in v1 hierarchies systemd does not manage (freezer, cpuset, and any that
+// systemd cannot use as mounted). Those are the hierarchies where systemd
+// has not even placed the agent: its cgroup there is the root. Directories
+// systemd made are never removed, since they hold the slice's settings.
 func (l *Linux) closeSystemd() error {
 	var errs []error
 	for _, mt := range l.host.mounts {
-		if slices.ContainsFunc(mt.Controllers, func(c string) bool { return systemdRealized[c] }) {
+		if !slices.ContainsFunc(mt.Controllers, func(c string) bool { return l.host.own.v1[c] == "/" }) {
 			continue
 		}
 		d := filepath.Join(mt.Mountpoint, slicePath(systemdSlice))
