@@ -2,12 +2,8 @@ package containerizer
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path"
-	"path/filepath"
-	"slices"
-	"syscall"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -53,30 +49,4 @@ func (h hostCgroups) placement(root, id string) cgroups.Cgroup {
 		}
 	}
 	return cgroups.Cgroup{Path: path.Join(root, id)}
-}
-
-// closeSystemd is Close for the systemd driver. systemd removes each scope
-// when it stops, and cairn.slice is its unit (the agent's own, often). Left
-// are the slice's directories that libcontainer made to put the containers
-// in v1 hierarchies systemd does not manage (freezer, cpuset, and any that
-// systemd cannot use as mounted). Those are the hierarchies where systemd
-// has not even placed the agent: its cgroup there is the root. Directories
-// systemd made are never removed, since they hold the slice's settings.
-func (l *Linux) closeSystemd() error {
-	var errs []error
-	for _, mt := range l.host.mounts {
-		if !slices.ContainsFunc(mt.Controllers, func(c string) bool { return l.host.own.v1[c] == "/" }) {
-			continue
-		}
-		d := filepath.Join(mt.Mountpoint, slicePath(systemdSlice))
-		err := os.Remove(d)
-		switch {
-		case err == nil, errors.Is(err, os.ErrNotExist):
-		case errors.Is(err, syscall.EBUSY), errors.Is(err, syscall.ENOTEMPTY), errors.Is(err, syscall.EEXIST):
-			l.log.Debug("cgroups slice still in use, kept", "dir", d)
-		default:
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
