@@ -58,6 +58,12 @@ type Option func(*options)
 type options struct {
 	ctr      Containerizer
 	injected bool
+	shaper   bandwidthShaper
+}
+
+// withBandwidthShaper replaces the kernel's bandwidth isolator (tests).
+func withBandwidthShaper(s bandwidthShaper) Option {
+	return func(o *options) { o.shaper = s }
 }
 
 // WithContainerizer replaces the default Linux containerizer. The root and
@@ -109,6 +115,14 @@ type Agent struct {
 	// meters); set by Run before anything serves, closed when Run ends.
 	usage *usageMonitor
 
+	// Bandwidth isolation (--isolation=...,network/bandwidth): netbwOn
+	// says it is on, egress is the shaped interface, shaper an injected
+	// one (tests), bw the record, set by Run before recovery.
+	netbwOn bool
+	egress  string
+	shaper  bandwidthShaper
+	bw      *bandwidth
+
 	// publicID mirrors the loop's agent id (an ids.AgentID) for handlers
 	// that must not wait for the loop.
 	publicID atomic.Value
@@ -138,7 +152,8 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 			return nil, fmt.Errorf("probe kernel: %w", err)
 		}
 	}
-	iso, err := isolators.Parse(cfg.Isolation, isolators.Config{EnableCFS: cfg.CgroupsEnableCFS, PidsMax: int64(cfg.CgroupsPidsMax)})
+	ctrIsolation, netbwOn := splitIsolation(cfg.Isolation)
+	iso, err := isolators.Parse(ctrIsolation, isolators.Config{EnableCFS: cfg.CgroupsEnableCFS, PidsMax: int64(cfg.CgroupsPidsMax)})
 	if err != nil {
 		return nil, fmt.Errorf("parse --isolation: %w", err)
 	}
@@ -152,6 +167,12 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 	host, err := readHostFacts(cfg.WorkDir)
 	if err != nil {
 		return nil, err
+	}
+	var egress string
+	if netbwOn {
+		if egress, host.NetMbps, err = egressFacts(cfg, resourcesNamed(cfg.Resources, netbwResource)); err != nil {
+			return nil, err
+		}
 	}
 	total, err := totalResources(cfg.Resources, host)
 	if err != nil {
@@ -187,8 +208,15 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 		stop:        make(chan struct{}),
 		publish:     make(chan struct{}, 1),
 		injected:    o.injected,
+		netbwOn:     netbwOn,
+		egress:      egress,
+		shaper:      o.shaper,
 	}
-	log.Info("agent configured", "resources", total.String(), "work_dir", cfg.WorkDir, "isolation", iso.Names())
+	names := iso.Names()
+	if netbwOn {
+		names = append(names, IsolationNetworkBandwidth)
+	}
+	log.Info("agent configured", "resources", total.String(), "work_dir", cfg.WorkDir, "isolation", names)
 	return a, nil
 }
 
@@ -241,6 +269,12 @@ func (a *Agent) Run(ctx context.Context) error {
 		return err
 	}
 
+	// Bandwidth isolation starts before recovery, which reconciles it
+	// with the recovered tasks.
+	if a.bw, err = a.openBandwidth(); err != nil {
+		return abort(err)
+	}
+	defer a.closeBandwidth()
 	st, err := a.newState()
 	if err != nil {
 		return abort(err)

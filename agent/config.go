@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +19,7 @@ import (
 	"github.com/cairnhq/cairn/agent/checkpoint"
 	"github.com/cairnhq/cairn/agent/statusupdate"
 	"github.com/cairnhq/cairn/internal/flags"
+	"github.com/cairnhq/cairn/isolators/netbw"
 )
 
 // Config is the agent's configuration: the Mesos agent flags plus knobs
@@ -57,6 +59,13 @@ type Config struct {
 	ExecutorReregistrationTimeout time.Duration
 
 	GossipPort int // --gossip_port; 0 picks one
+
+	// Network bandwidth isolation (issue #6), on when Isolation names
+	// network/bandwidth (IsolationNetworkBandwidth).
+	EgressInterface string // --egress_interface; empty: the default route's
+	EgressCeil      string // --egress_ceil: link (borrow idle bandwidth) or rate (hard limit)
+	NetworkCIDR     string // --network_cidr: addresses of tasks with their own netns
+	NetworkName     string // --network_name: the network_infos name that asks for a task netns
 
 	// UsageSource (--usage_source) is what per-task usage is measured with:
 	// "ebpf" (the eBPF meters, or refuse to start), "cgroups" (cgroup
@@ -121,6 +130,10 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.Duration(&c.RecoveryTimeout, "recovery_timeout", 15*time.Minute, "how long executors of checkpointing frameworks wait for a restarting agent")
 	fs.Duration(&c.ExecutorReregistrationTimeout, "executor_reregistration_timeout", 2*time.Second, "how long a recovered executor has to re-subscribe")
 	fs.Int(&c.GossipPort, "gossip_port", 5056, "gossip port (UDP and TCP)")
+	fs.String(&c.EgressInterface, "egress_interface", "", "interface whose egress network/bandwidth shapes (default: the default route's)")
+	fs.String(&c.EgressCeil, "egress_ceil", string(netbw.CeilLink), "what a framework may send with network/bandwidth: link (its share is a guarantee, idle bandwidth is borrowed) or rate (its share is a hard limit)")
+	fs.String(&c.NetworkCIDR, "network_cidr", netbw.DefaultCIDR.String(), "addresses of tasks with their own network namespace (network/bandwidth); the bridge takes the first")
+	fs.String(&c.NetworkName, "network_name", DefaultNetworkName, "name in a task's ContainerInfo.network_infos that gives it its own network namespace (network/bandwidth)")
 	fs.String(&c.UsageSource, "usage_source", UsageSourceAuto, "what per-task usage is measured with: ebpf (eBPF meters, refuse to start without them), cgroups (cgroup counters only), auto (eBPF when the meters load, else cgroup counters)")
 	c.Flags = fs.Values
 }
@@ -163,6 +176,15 @@ func (c *Config) defaults() error {
 	}
 	if c.UsageSource == "" {
 		c.UsageSource = UsageSourceAuto
+	}
+	if c.EgressCeil == "" {
+		c.EgressCeil = string(netbw.CeilLink)
+	}
+	if c.NetworkCIDR == "" {
+		c.NetworkCIDR = netbw.DefaultCIDR.String()
+	}
+	if c.NetworkName == "" {
+		c.NetworkName = DefaultNetworkName
 	}
 	if c.RecoveryTimeout <= 0 {
 		c.RecoveryTimeout = 15 * time.Minute
@@ -234,7 +256,35 @@ func (c *Config) validate() error {
 	if c.GossipPort < 0 || c.GossipPort > 65535 {
 		return fmt.Errorf("--gossip_port=%d out of range", c.GossipPort)
 	}
+	if _, err := netbw.ParseCeil(c.EgressCeil); err != nil {
+		return fmt.Errorf("--egress_ceil: %w", err)
+	}
+	if p, err := netip.ParsePrefix(c.NetworkCIDR); err != nil || !p.Addr().Is4() || p.Bits() > 30 {
+		return fmt.Errorf("--network_cidr=%q is not an IPv4 prefix of at least 4 addresses", c.NetworkCIDR)
+	}
 	return nil
+}
+
+// IsolationNetworkBandwidth is the --isolation name that turns bandwidth
+// shaping on (Mesos-style, beside cgroups/cpu and the others).
+const IsolationNetworkBandwidth = "network/bandwidth"
+
+// DefaultNetworkName is --network_name's default.
+const DefaultNetworkName = "cairn"
+
+// splitIsolation takes the agent's own isolators out of --isolation: the
+// rest goes to isolators.Parse (the container-level ones), and
+// network/bandwidth says whether the agent shapes bandwidth itself.
+func splitIsolation(flag string) (rest string, bandwidth bool) {
+	var keep []string
+	for _, name := range strings.Split(flag, ",") {
+		if strings.TrimSpace(name) == IsolationNetworkBandwidth {
+			bandwidth = true
+			continue
+		}
+		keep = append(keep, name)
+	}
+	return strings.Join(keep, ","), bandwidth
 }
 
 // DefaultRuntimeDir is the --runtime_dir of an agent whose work dir is

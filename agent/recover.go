@@ -82,6 +82,7 @@ func (a *Agent) recoverState(ctx context.Context, st *state) error {
 			reattached++
 		}
 	}
+	a.recoverBandwidth(st)
 	if err := a.ckpt.WriteBootID(a.cfg.BootID); err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}

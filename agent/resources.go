@@ -18,6 +18,9 @@ type hostFacts struct {
 	CPUs   int
 	MemMB  float64 // total physical memory
 	DiskMB float64 // size of the work_dir filesystem
+	// NetMbps is the egress link's speed in Mbit/s, read only when the
+	// agent shapes bandwidth (network/bandwidth); 0 offers none.
+	NetMbps float64
 }
 
 func readHostFacts(workDir string) (hostFacts, error) {
@@ -37,7 +40,8 @@ func readHostFacts(workDir string) (hostFacts, error) {
 
 // totalResources parses --resources and fills what it does not name as
 // Mesos does: cpus = cores; mem = total − 1 GB when total ≥ 2 GB, else half;
-// disk = filesystem − 5 GB when ≥ 10 GB, else half; ports [31000-32000].
+// disk = filesystem − 5 GB when ≥ 10 GB, else half; ports [31000-32000];
+// and, Cairn's, network_bandwidth = the egress link's speed when known.
 func totalResources(flag string, host hostFacts) (resources.Resources, error) {
 	given, err := resources.Parse(flag)
 	if err != nil {
@@ -67,6 +71,9 @@ func totalResources(flag string, host hostFacts) (resources.Resources, error) {
 	}
 	if !has["ports"] {
 		add = append(add, resources.NewRanges("ports", resources.Range{Begin: 31000, End: 32000}))
+	}
+	if !has[netbwResource] && host.NetMbps > 0 {
+		add = append(add, resources.NewScalar(netbwResource, float64(int64(host.NetMbps))))
 	}
 	detected, err := resources.New(add...)
 	if err != nil {
@@ -169,4 +176,19 @@ func applyCheckpointed(total resources.Resources, cps []*mesospb.Resource) (reso
 			want, base.Unreserved())
 	}
 	return base.Subtract(need).Add(want), nil
+}
+
+// resourcesNamed says whether the --resources flag names the resource; a
+// flag that does not parse names nothing (totalResources reports it).
+func resourcesNamed(flag, name string) bool {
+	given, err := resources.Parse(flag)
+	if err != nil {
+		return false
+	}
+	for r := range given.All() {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
 }
