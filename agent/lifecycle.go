@@ -90,6 +90,7 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 	if dup, err = st.sum.Add(u, time.Now()); err != nil || dup {
 		return dup, err
 	}
+	a.bandwidthTaskEnded(fw, exec, s)
 	a.log.Info("task status", "framework_id", u.Framework, "task_id", u.Task, "state", s.GetState().String(),
 		"reason", reasonText(s), "source", s.GetSource().String())
 	a.availabilityChanged()
@@ -142,6 +143,7 @@ func (a *Agent) release(st *state, fw *framework, e *executor) {
 	if e.stream != nil {
 		e.stream.close()
 	}
+	_ = a.bw.endContainer(e.container)
 	delete(fw.executors, e.core.ID)
 	if len(fw.executors) == 0 {
 		delete(st.frameworks, ids.FrameworkID(fw.info.GetId().GetValue()))
@@ -169,6 +171,10 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 				spec, err = a.containerSpec(agentID, fwInfo, e, req)
 				if err == nil {
 					pid, err = a.ctr.Launch(a.bg, spec)
+				}
+				if err == nil {
+					// Before the executor can report its tasks running.
+					a.startBandwidth(e.core.Framework, e.container)
 				}
 				<-a.launchSlots
 			case <-a.bg.Done():

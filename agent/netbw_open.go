@@ -145,3 +145,16 @@ func bandwidthRequest(rs []*mesospb.Resource) float64 {
 	}
 	return r.Scalar(netbwResource)
 }
+
+// bandwidthTaskEnded takes a task that reached a terminal state out of its
+// framework's rate (and its container's cgroup out of the class when no
+// live task of it requests bandwidth any more). Called on the loop for
+// every status update accepted.
+func (a *Agent) bandwidthTaskEnded(fw *framework, exec ids.ExecutorID, s *mesospb.TaskStatus) {
+	if a.bw == nil || !s.GetState().Terminal() {
+		return
+	}
+	if e := fw.executors[exec]; e != nil {
+		_ = a.bw.endTask(e.core.Framework, e.container, ids.TaskID(s.GetTaskId().GetValue()))
+	}
+}
