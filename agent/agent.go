@@ -59,11 +59,14 @@ type options struct {
 	ctr      Containerizer
 	injected bool
 	shaper   bandwidthShaper
+	cgroups  func(ids.ContainerID) (uint64, bool, error)
 }
 
-// withBandwidthShaper replaces the kernel's bandwidth isolator (tests).
-func withBandwidthShaper(s bandwidthShaper) Option {
-	return func(o *options) { o.shaper = s }
+// withBandwidthShaper replaces the kernel's bandwidth isolator and how a
+// container's cgroup v2 id is found (tests: a fake containerizer has no
+// cgroups).
+func withBandwidthShaper(s bandwidthShaper, cgroups func(ids.ContainerID) (uint64, bool, error)) Option {
+	return func(o *options) { o.shaper, o.cgroups = s, cgroups }
 }
 
 // WithContainerizer replaces the default Linux containerizer. The root and
@@ -122,6 +125,8 @@ type Agent struct {
 	egress  string
 	shaper  bandwidthShaper
 	bw      *bandwidth
+	// cgroupOf finds a container's cgroup v2 id (cgroupID on a.ctr).
+	cgroupOf func(ids.ContainerID) (uint64, bool, error)
 
 	// publicID mirrors the loop's agent id (an ids.AgentID) for handlers
 	// that must not wait for the loop.
@@ -211,6 +216,10 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 		netbwOn:     netbwOn,
 		egress:      egress,
 		shaper:      o.shaper,
+		cgroupOf:    o.cgroups,
+	}
+	if a.cgroupOf == nil {
+		a.cgroupOf = func(c ids.ContainerID) (uint64, bool, error) { return cgroupID(a.ctr, c) }
 	}
 	names := iso.Names()
 	if netbwOn {

@@ -83,7 +83,7 @@ func (a *Agent) startBandwidth(fw ids.FrameworkID, c ids.ContainerID) {
 	if a.bw == nil {
 		return
 	}
-	cg, ok, err := cgroupID(a.ctr, c)
+	cg, ok, err := a.cgroupOf(c)
 	if err != nil || !ok {
 		// Without its cgroup the container's traffic stays in the default
 		// class; its request still counts towards the framework's rate.
@@ -120,7 +120,7 @@ func (a *Agent) recoverBandwidth(st *state) {
 			if !e.launched || e.exited {
 				continue
 			}
-			cg, ok, err := cgroupID(a.ctr, e.container)
+			cg, ok, err := a.cgroupOf(e.container)
 			if err != nil || !ok {
 				a.log.Warn("recovered container's cgroup unknown; its traffic is not classified", "container_id", e.container, "err", err)
 			}
