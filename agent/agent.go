@@ -284,6 +284,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		return abort(err)
 	}
 	defer a.closeBandwidth()
+	if a.bw != nil {
+		a.usage.src.Shaping = bandwidthStats{a.bw}
+	}
 	st, err := a.newState()
 	if err != nil {
 		return abort(err)

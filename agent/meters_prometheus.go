@@ -63,6 +63,9 @@ var taskMetrics = []taskMetric{
 	newTaskMetric("network_receive_packets_total", "Packets received by the task's sockets (eBPF).", prometheus.CounterValue, ifNet(func(s *usage.Sample) float64 { return float64(s.NetRxPackets) })),
 	newTaskMetric("network_transmit_bytes_total", "Bytes sent by the task's sockets, IP headers included (eBPF).", prometheus.CounterValue, ifNet(func(s *usage.Sample) float64 { return float64(s.NetTxBytes) })),
 	newTaskMetric("network_transmit_packets_total", "Packets sent by the task's sockets, as wire segments (eBPF).", prometheus.CounterValue, ifNet(func(s *usage.Sample) float64 { return float64(s.NetTxPackets) })),
+	newTaskMetric("network_transmit_rate_limit_bytes_per_second", "The task's network_bandwidth, in bytes/s, when bandwidth isolation shapes it (Mesos net_tx_rate_limit).", prometheus.GaugeValue, func(s *usage.Sample) (float64, bool) {
+		return float64(s.Shaping.TxRateLimit), s.Shaped && s.Shaping.TxRateLimit > 0
+	}),
 	newTaskMetric("processes", "Processes in the container.", prometheus.GaugeValue, always(func(s *usage.Sample) float64 { return float64(s.Processes) })),
 	newTaskMetric("threads", "Threads in the container.", prometheus.GaugeValue, always(func(s *usage.Sample) float64 { return float64(s.Threads) })),
 }
@@ -104,6 +107,6 @@ func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
 // per agent: several agents may share a process in tests.
 func (a *Agent) metricsHandler() http.Handler {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(usageCollector{a}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(usageCollector{a}, bandwidthCollector{a}, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }

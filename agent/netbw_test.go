@@ -339,3 +339,38 @@ func TestNoBandwidthIsolationShapesNothing(t *testing.T) {
 	ta.run(t, commandTask("t2", "cpus:0.5;mem:64;network_bandwidth:101"))
 	expectUpdate(t, ta.master.next(t), "t2", mesospb.TaskState_TASK_ERROR)
 }
+
+func TestBandwidthStatisticsAndMetrics(t *testing.T) {
+	f := newFakeShaper()
+	ta := startShapedAgent(t, f)
+	ta.register(t, "m1-S1")
+	ta.run(t, commandTask("t1", "cpus:0.5;mem:64;network_bandwidth:20"))
+	ta.launched(t)
+	var body string
+	eventually(t, "rate limit in /monitor/statistics", func() bool {
+		var code int
+		code, body = ta.raw(t, rawCase{method: "GET", path: "/monitor/statistics"})
+		return code == 200 && strings.Contains(body, `"net_tx_rate_limit":2500000`)
+	})
+	if !strings.Contains(body, `"net_traffic_control_statistics":[{"id":"egress","backlog":0,"bytes":1514,`) {
+		t.Fatalf("no traffic control statistics: %s", body)
+	}
+	if strings.Contains(body, "net_rx_rate_limit") {
+		t.Fatalf("ingress of a host-network task is not limited: %s", body)
+	}
+	_, metrics := ta.raw(t, rawCase{method: "GET", path: "/metrics"})
+	for _, want := range []string{
+		`cairn_netbw_class_rate_bits_per_second{framework_id="fw1"} 2e+07`,
+		`cairn_netbw_class_rate_bits_per_second{framework_id=""} 1e+06`,
+		`cairn_netbw_class_bytes_total{framework_id="fw1"} 1514`,
+		`cairn_netbw_class_drops_total{framework_id="fw1"} 0`,
+		`cairn_netbw_class_overlimits_total{framework_id="fw1"} 0`,
+		`cairn_netbw_class_ceil_bits_per_second{framework_id="fw1"} 1e+08`,
+		`cairn_netbw_class_packets_total{framework_id="fw1"} 1`,
+		`cairn_task_network_transmit_rate_limit_bytes_per_second{executor_id="t1",framework_id="fw1",task_id="t1"} 2.5e+06`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}

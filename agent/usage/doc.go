@@ -4,6 +4,11 @@
 // counters) plus Cairn's own figures from the eBPF meters (on-CPU time,
 // run-queue delay, network bytes and packets per cgroup, peak RSS, OOM kills).
 //
+// When the agent shapes bandwidth, a ShapingSource adds each shaped
+// container's rate limits and traffic control classes (Sample.Shaping,
+// Mesos's net_tx_rate_limit, net_rx_rate_limit and
+// net_traffic_control_statistics); Store derives the classes' rates.
+//
 // Containers are keyed by container id; each carries the cgroup v2 id the
 // eBPF meters key their counters by (Target.CgroupID).
 //

@@ -40,6 +40,9 @@ type Sources struct {
 	CPU     CPUSource
 	Net     NetSource
 	Peak    PeakSource
+	// Shaping, when set, is the bandwidth isolation's view of each
+	// container (rate limits and traffic control classes).
+	Shaping ShapingSource
 }
 
 // Reading is what one round read about one container.
@@ -57,6 +60,8 @@ type Reading struct {
 	HasNet  bool
 	Peak    uint64
 	HasPeak bool
+	// Shaping is set when the container is shaped (Sources.Shaping).
+	Shaping *Shaping
 }
 
 // Round is one sampling round: a reading per target, in target order.
@@ -96,9 +101,18 @@ func Read(src Sources, targets []Target) Round {
 		}
 		havePeak = err == nil
 	}
+	var shaped map[ids.ContainerID]Shaping
+	if src.Shaping != nil {
+		if shaped, err = src.Shaping.Shaping(targets); err != nil {
+			errs = append(errs, fmt.Errorf("read traffic control: %w", err))
+		}
+	}
 	for i, t := range targets {
 		rd := &r.Readings[i]
 		rd.Target = t
+		if sh, ok := shaped[t.Container]; ok {
+			rd.Shaping = &sh
+		}
 		rd.Counters, rd.Err = src.Cgroups.Counters(t.Container)
 		if t.CgroupID == 0 {
 			continue

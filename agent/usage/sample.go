@@ -68,6 +68,11 @@ type Sample struct {
 	NetRxBytes, NetRxPackets uint64
 	NetTxBytes, NetTxPackets uint64
 
+	// Shaped reports that bandwidth isolation shapes the container; Shaping
+	// says how.
+	Shaped  bool
+	Shaping Shaping
+
 	// RSSPeak is the largest resident memory known: the eBPF peak of the
 	// container's largest process, or the largest MemRSS sampled.
 	RSSPeak uint64

@@ -34,6 +34,12 @@ type Statistics struct {
 	NetTxBytes   *uint64 `json:"net_tx_bytes,omitempty"`
 	NetTxPackets *uint64 `json:"net_tx_packets,omitempty"`
 
+	// Bandwidth isolation (Sample.Shaped): limits in bytes/s, and the
+	// traffic control classes the container's packets go through.
+	NetTxRateLimit              *uint64                    `json:"net_tx_rate_limit,omitempty"`
+	NetRxRateLimit              *uint64                    `json:"net_rx_rate_limit,omitempty"`
+	NetTrafficControlStatistics []TrafficControlStatistics `json:"net_traffic_control_statistics,omitempty"`
+
 	// Cairn's, from the eBPF CPU meter.
 	CPUsOnCPUTimeSecs              *float64 `json:"cpus_oncpu_time_secs,omitempty"`
 	CPUsRunqueueDelayTotalSecs     *float64 `json:"cpus_runqueue_delay_total_secs,omitempty"`
@@ -44,6 +50,20 @@ type Statistics struct {
 	// Cairn's, always present.
 	MemRSSPeakBytes uint64 `json:"mem_rss_peak_bytes"`
 	MemOOMKills     uint64 `json:"mem_oom_kills"`
+}
+
+// TrafficControlStatistics is a TrafficClass as Mesos names its fields.
+type TrafficControlStatistics struct {
+	ID         string `json:"id"`
+	Backlog    uint64 `json:"backlog"`
+	Bytes      uint64 `json:"bytes"`
+	Drops      uint64 `json:"drops"`
+	Overlimits uint64 `json:"overlimits"`
+	Packets    uint64 `json:"packets"`
+	Qlen       uint64 `json:"qlen"`
+	RateBps    uint64 `json:"ratebps"`
+	RatePps    uint64 `json:"ratepps"`
+	Requeues   uint64 `json:"requeues"`
 }
 
 // ebpfFigures holds the optional values of one sample so that Statistics
@@ -76,6 +96,18 @@ func (s *Sample) Statistics() Statistics {
 		MemSwapBytes:          s.MemSwap,
 		MemRSSPeakBytes:       s.RSSPeak,
 		MemOOMKills:           s.OOMKills,
+	}
+	if s.Shaped {
+		sh := s.Shaping
+		if sh.TxRateLimit > 0 {
+			out.NetTxRateLimit = &sh.TxRateLimit
+		}
+		if sh.RxRateLimit > 0 {
+			out.NetRxRateLimit = &sh.RxRateLimit
+		}
+		for _, c := range sh.Classes {
+			out.NetTrafficControlStatistics = append(out.NetTrafficControlStatistics, TrafficControlStatistics(c))
+		}
 	}
 	if !s.Net && !s.EBPF {
 		return out
@@ -126,6 +158,14 @@ func (s *Sample) Proto() *mesospb.ResourceStatistics {
 	if s.Net {
 		out.NetRxBytes, out.NetRxPackets = proto.Uint64(s.NetRxBytes), proto.Uint64(s.NetRxPackets)
 		out.NetTxBytes, out.NetTxPackets = proto.Uint64(s.NetTxBytes), proto.Uint64(s.NetTxPackets)
+	}
+	for _, c := range s.Shaping.Classes {
+		out.NetTrafficControlStatistics = append(out.NetTrafficControlStatistics, &mesospb.TrafficControlStatistics{
+			Id: proto.String(c.ID), Backlog: proto.Uint64(c.Backlog), Bytes: proto.Uint64(c.Bytes),
+			Drops: proto.Uint64(c.Drops), Overlimits: proto.Uint64(c.Overlimits), Packets: proto.Uint64(c.Packets),
+			Qlen: proto.Uint64(c.Qlen), Ratebps: proto.Uint64(c.RateBps), Ratepps: proto.Uint64(c.RatePps),
+			Requeues: proto.Uint64(c.Requeues),
+		})
 	}
 	if s.EBPF {
 		out.CpusOncpuTimeSecs = proto.Float64(s.OnCPU.Seconds())

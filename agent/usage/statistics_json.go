@@ -35,6 +35,9 @@ func (s *Sample) AppendJSON(b []byte) []byte {
 		b = appendUintKey(b, "net_tx_bytes", s.NetTxBytes)
 		b = appendUintKey(b, "net_tx_packets", s.NetTxPackets)
 	}
+	if s.Shaped {
+		b = s.Shaping.appendJSON(b)
+	}
 	if s.EBPF {
 		b = appendFloatKey(b, "cpus_oncpu_time_secs", s.OnCPU.Seconds())
 		b = appendFloatKey(b, "cpus_runqueue_delay_total_secs", s.RunQueueTotal.Seconds())
@@ -90,4 +93,37 @@ func AppendJSONString(b []byte, s string) []byte {
 		}
 	}
 	return append(append(append(b, '"'), s...), '"')
+}
+
+// appendJSON appends the shaping keys of Statistics.
+func (sh *Shaping) appendJSON(b []byte) []byte {
+	if sh.TxRateLimit > 0 {
+		b = appendUintKey(b, "net_tx_rate_limit", sh.TxRateLimit)
+	}
+	if sh.RxRateLimit > 0 {
+		b = appendUintKey(b, "net_rx_rate_limit", sh.RxRateLimit)
+	}
+	if len(sh.Classes) == 0 {
+		return b
+	}
+	b = append(b, `,"net_traffic_control_statistics":[`...)
+	for i := range sh.Classes {
+		c := &sh.Classes[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = AppendJSONString(b, c.ID)
+		b = appendUintKey(b, "backlog", c.Backlog)
+		b = appendUintKey(b, "bytes", c.Bytes)
+		b = appendUintKey(b, "drops", c.Drops)
+		b = appendUintKey(b, "overlimits", c.Overlimits)
+		b = appendUintKey(b, "packets", c.Packets)
+		b = appendUintKey(b, "qlen", c.Qlen)
+		b = appendUintKey(b, "ratebps", c.RateBps)
+		b = appendUintKey(b, "ratepps", c.RatePps)
+		b = appendUintKey(b, "requeues", c.Requeues)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }

@@ -126,6 +126,14 @@ func (se *series) sample(now time.Time, rd *Reading) Sample {
 		out.NetRxBytes, out.NetRxPackets = rd.Net.RxBytes, rd.Net.RxPackets
 		out.NetTxBytes, out.NetTxPackets = rd.Net.TxBytes, rd.Net.TxPackets
 	}
+	if rd.Shaping != nil {
+		cur, _ := se.ring.last()
+		var dt time.Duration
+		if cur != nil {
+			dt = now.Sub(cur.Time)
+		}
+		out.Shaped, out.Shaping = true, withRates(*rd.Shaping, cur, dt)
+	}
 	se.peak = max(se.peak, rd.Peak, rd.Counters.MemRSS)
 	out.RSSPeak = se.peak
 	out.OOMKills = max(se.ebpfOOMs, rd.Counters.OOMKills)
