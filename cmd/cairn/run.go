@@ -29,6 +29,7 @@ type runOptions struct {
 	master     string
 	cpus, mem  float64
 	disk       float64
+	netMbps    float64 // network_bandwidth, Mbit/s
 	name       string
 	role       string
 	framework  string
@@ -43,6 +44,7 @@ func runTask(ctx context.Context, args []string) int {
 	fs.Float(&o.cpus, "cpus", 0.1, "CPUs for the task")
 	fs.Float(&o.mem, "mem", 32, "memory for the task, MB")
 	fs.Float(&o.disk, "disk", 0, "disk for the task, MB")
+	fs.Float(&o.netMbps, "network_bandwidth", 0, "egress bandwidth for the task, Mbit/s (enforced by agents with --isolation=...,network/bandwidth)")
 	fs.String(&o.name, "name", "cairn-run", "task name (the task id is the name plus a random suffix)")
 	fs.String(&o.role, "role", "*", "the framework's role")
 	fs.String(&o.framework, "framework_name", "cairn-run", "framework name")
@@ -55,7 +57,7 @@ func runTask(ctx context.Context, args []string) int {
 	if len(cmd) == 0 {
 		return exitCode("run", errors.New("no command: cairn run [flags] -- CMD [ARGS...]"))
 	}
-	for name, v := range map[string]float64{"cpus": o.cpus, "mem": o.mem, "disk": o.disk} {
+	for name, v := range map[string]float64{"cpus": o.cpus, "mem": o.mem, "disk": o.disk, "network_bandwidth": o.netMbps} {
 		if v < 0 || v != v || v > 1e12 {
 			return exitCode("run", fmt.Errorf("--%s=%v: must be a finite number ≥ 0", name, v))
 		}
@@ -205,7 +207,7 @@ func (r *runner) offers(ctx context.Context, offers []*mesospb.Offer) error {
 	}
 	if !r.waiting {
 		r.waiting = true
-		r.logf("Waiting for an offer with cpus=%v mem=%v disk=%v", r.opts.cpus, r.opts.mem, r.opts.disk)
+		r.logf("Waiting for an offer with cpus=%v mem=%v disk=%v network_bandwidth=%v", r.opts.cpus, r.opts.mem, r.opts.disk, r.opts.netMbps)
 	}
 	return nil
 }
@@ -213,7 +215,8 @@ func (r *runner) offers(ctx context.Context, offers []*mesospb.Offer) error {
 // fits reports whether the offer holds the task's resources.
 func (r *runner) fits(o *mesospb.Offer) bool {
 	rs := o.GetResources()
-	return scalar(rs, "cpus") >= r.opts.cpus && scalar(rs, "mem") >= r.opts.mem && scalar(rs, "disk") >= r.opts.disk
+	return scalar(rs, "cpus") >= r.opts.cpus && scalar(rs, "mem") >= r.opts.mem && scalar(rs, "disk") >= r.opts.disk &&
+		scalar(rs, "network_bandwidth") >= r.opts.netMbps
 }
 
 func (r *runner) task(o *mesospb.Offer) *mesospb.TaskInfo {
@@ -222,7 +225,7 @@ func (r *runner) task(o *mesospb.Offer) *mesospb.TaskInfo {
 	for _, s := range []struct {
 		name string
 		v    float64
-	}{{"cpus", r.opts.cpus}, {"mem", r.opts.mem}, {"disk", r.opts.disk}} {
+	}{{"cpus", r.opts.cpus}, {"mem", r.opts.mem}, {"disk", r.opts.disk}, {"network_bandwidth", r.opts.netMbps}} {
 		if s.v > 0 {
 			res = append(res, &mesospb.Resource{
 				Name:           proto.String(s.name),

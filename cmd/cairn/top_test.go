@@ -48,6 +48,7 @@ func (f *fakeAgent) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s["mem_rss_peak_bytes"] = 3 << 20
 			s["net_rx_bytes"], s["net_tx_bytes"] = 100*n, 4096*n
 			s["net_rx_packets"], s["net_tx_packets"] = 2*n, 3*n
+			s["net_tx_rate_limit"] = 2_500_000
 		}
 		return s
 	}
@@ -169,13 +170,13 @@ func TestTopOnceJSON(t *testing.T) {
 		"framework_name": "web", "agent_id": "S1", "cpu_percent": 25.0, "cpus_limit": 0.5,
 		"runqueue_delay_p99_secs": 0.004, "mem_rss_bytes": float64(1 << 20), "mem_limit_bytes": float64(64 << 20),
 		"mem_rss_peak_bytes": float64(3 << 20), "net_rx_bytes_per_second": 100.0, "net_tx_bytes_per_second": 4096.0,
-		"net_tx_packets_per_second": 3.0,
+		"net_tx_packets_per_second": 3.0, "net_tx_rate_limit_bytes_per_second": 2.5e6,
 	} {
 		if spin[k] != want {
 			t.Errorf("spin %s = %v, want %v", k, spin[k], want)
 		}
 	}
-	for _, k := range []string{"runqueue_delay_p99_secs", "net_rx_bytes_per_second", "mem_rss_peak_bytes"} {
+	for _, k := range []string{"runqueue_delay_p99_secs", "net_rx_bytes_per_second", "mem_rss_peak_bytes", "net_tx_rate_limit_bytes_per_second"} {
 		if v, ok := sleep[k]; !ok || v != nil {
 			t.Errorf("sleep %s = %v (present %v), want null: the agent has no such key", k, v, ok)
 		}
@@ -196,7 +197,7 @@ func TestTopTableFilter(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if len(lines) != 3 || !strings.HasPrefix(lines[0], "FRAMEWORK") ||
-		strings.Join(strings.Fields(lines[1]), " ") != "web node spin 25.0 4.0ms 1.0MiB 64.0MiB 100B 4.0KiB" ||
+		strings.Join(strings.Fields(lines[1]), " ") != "web node spin 25.0 4.0ms 1.0MiB 64.0MiB 100B 4.0KiB 2.4MiB" ||
 		!strings.Contains(lines[2], "unreachable") {
 		t.Errorf("table:\n%s", out)
 	}

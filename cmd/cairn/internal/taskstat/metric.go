@@ -93,6 +93,10 @@ var Metrics = []Metric{
 	{Name: "net_tx_bytes_per_second", Unit: BytesPerSecond, Keys: []string{"net_tx_bytes"}, Rate: true, Scale: 1},
 	{Name: "net_rx_packets_per_second", Unit: PerSecond, Keys: []string{"net_rx_packets"}, Rate: true, Scale: 1},
 	{Name: "net_tx_packets_per_second", Unit: PerSecond, Keys: []string{"net_tx_packets"}, Rate: true, Scale: 1},
+	// Bandwidth isolation: the task's network_bandwidth, in bytes/s; absent
+	// when the agent does not shape it.
+	{Name: "net_tx_rate_limit_bytes_per_second", Unit: BytesPerSecond, Keys: []string{"net_tx_rate_limit"}, Scale: 1},
+	{Name: "net_rx_rate_limit_bytes_per_second", Unit: BytesPerSecond, Keys: []string{"net_rx_rate_limit"}, Scale: 1},
 }
 
 // MetricByName finds one of Metrics.

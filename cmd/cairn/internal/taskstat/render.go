@@ -16,6 +16,7 @@ var topColumns = []struct{ title, metric string }{
 	{"MEM LIMIT", "mem_limit_bytes"},
 	{"RX/s", "net_rx_bytes_per_second"},
 	{"TX/s", "net_tx_bytes_per_second"},
+	{"TX LIMIT", "net_tx_rate_limit_bytes_per_second"},
 }
 
 // Table writes rows as `cairn top`'s table, at most maxRows of them (0:

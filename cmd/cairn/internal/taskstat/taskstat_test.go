@@ -192,9 +192,9 @@ func TestTable(t *testing.T) {
 	Table(&b, rows, []Poll{{Agent: Agent{ID: "S2", Addr: "10.0.0.2:5051"}, Err: errors.New("timeout")}}, 0)
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	want := [][]string{
-		{"FRAMEWORK", "AGENT", "TASK", "CPU%", "RQ", "p99", "MEM", "MEM", "LIMIT", "RX/s", "TX/s"},
-		{"web", "node?[2J1", "spin", "50.0", "3.0ms", "2.0MiB", "32.0MiB", "0B", "1000B"},
-		{"fw2", "node?[2J1", "idle-ex", "1.0", "-", "4.0KiB", "-", "-", "-"},
+		{"FRAMEWORK", "AGENT", "TASK", "CPU%", "RQ", "p99", "MEM", "MEM", "LIMIT", "RX/s", "TX/s", "TX", "LIMIT"},
+		{"web", "node?[2J1", "spin", "50.0", "3.0ms", "2.0MiB", "32.0MiB", "0B", "1000B", "-"},
+		{"fw2", "node?[2J1", "idle-ex", "1.0", "-", "4.0KiB", "-", "-", "-", "-"},
 		{"agent", "10.0.0.2:5051", "(10.0.0.2:5051)", "unreachable:", "timeout"},
 	}
 	if len(lines) != len(want) {
