@@ -189,9 +189,10 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 	}
 	if o.ctr == nil {
 		lc, err := containerizer.New(containerizer.Config{
-			StateDir:    filepath.Join(cfg.RuntimeDir, "containers"),
-			CgroupsRoot: cfg.CgroupsRoot,
-			Logger:      log,
+			StateDir:      filepath.Join(cfg.RuntimeDir, "containers"),
+			CgroupsRoot:   cfg.CgroupsRoot,
+			CgroupsDriver: cfg.CgroupsDriver,
+			Logger:        log,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("start containerizer: %w", err)
@@ -321,8 +322,15 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.log.Error("http server stopped", "err", err)
 	}
 	side.Wait()
-	if err := g.Leave(time.Second); err != nil {
-		a.log.Warn("leave gossip", "err", err)
+	// Leaving tells the master the agent is gone for good, and it forgets
+	// the agent and its tasks. Only an agent told to kill everything goes
+	// (Mesos's SIGUSR1); one that stops leaving tasks to its successor just
+	// falls silent, so a quick restart is never noticed, and a slow one is
+	// an ordinary failure the agent re-registers from.
+	if a.killAll.Load() {
+		if err := g.Leave(time.Second); err != nil {
+			a.log.Warn("leave gossip", "err", err)
+		}
 	}
 	g.Close()
 	// Executor streams keep their handlers open; close them so Shutdown
@@ -337,6 +345,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	<-loopDone
 	a.waitCancel()
 	a.wg.Wait()
+	a.closeBandwidth()
 	// A containerizer that owns more than its containers (the cgroups root)
 	// releases it once every container is gone.
 	if c, ok := a.ctr.(interface{ Close() error }); ok {

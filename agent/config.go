@@ -38,6 +38,7 @@ type Config struct {
 
 	Isolation        string // --isolation
 	CgroupsRoot      string // --cgroups_root
+	CgroupsDriver    string // --cgroups_driver
 	CgroupsEnableCFS bool   // --cgroups_enable_cfs
 	CgroupsPidsMax   int    // --cgroups_pids_max
 
@@ -121,6 +122,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.String(&c.Attributes, "attributes", "", "attributes, e.g. rack:a;zone:b;level:3")
 	fs.String(&c.Isolation, "isolation", "cgroups/cpu,cgroups/mem,cgroups/pids", "isolators, comma separated")
 	fs.String(&c.CgroupsRoot, "cgroups_root", "cairn", "cgroup below which containers are created")
+	fs.String(&c.CgroupsDriver, "cgroups_driver", "auto", "who makes containers' cgroups: auto (systemd on pure cgroup v2 hosts run by systemd, else cgroupfs), cgroupfs, or systemd (a transient scope per container in cairn.slice)")
 	fs.Bool(&c.CgroupsEnableCFS, "cgroups_enable_cfs", true, "enforce a hard CPU quota (CFS) of the task's cpus")
 	fs.Int(&c.CgroupsPidsMax, "cgroups_pids_max", 4096, "maximum processes and threads per container")
 	fs.Duration(&c.ExecutorRegistrationTimeout, "executor_registration_timeout", time.Minute, "how long an executor may take to subscribe")

@@ -204,7 +204,7 @@ func (a *Agent) executorUpdate(r *http.Request, fwID ids.FrameworkID, execID ids
 	if statusupdate.Terminal(status.GetState()) {
 		// The kernel counts an OOM kill before the victim dies, so by the
 		// time the executor reports the task's end the count is there.
-		if u, err := a.ctr.Usage(container); err == nil && u.OOMKills > 0 {
+		if n, err := a.oomKills(container); err == nil && n > 0 {
 			status.State = mesospb.TaskState_TASK_FAILED.Enum()
 			status.Source = mesospb.TaskStatus_SOURCE_AGENT.Enum()
 			status.Reason = mesospb.TaskStatus_REASON_CONTAINER_LIMITATION_MEMORY.Enum()
@@ -259,4 +259,16 @@ func (a *Agent) executorUpdate(r *http.Request, fwID ids.FrameworkID, execID ids
 		return err
 	}
 	return herr
+}
+
+// oomKills reads a container's OOM kill count, with the lean counters when
+// the containerizer has them: the full Usage reads some 40 cgroup files on
+// every terminal update, and races with a concurrent Destroy.
+func (a *Agent) oomKills(c ids.ContainerID) (uint64, error) {
+	read := a.ctr.Usage
+	if l, ok := a.ctr.(leanCounters); ok {
+		read = l.Counters
+	}
+	u, err := read(c)
+	return u.OOMKills, err
 }

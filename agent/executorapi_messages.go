@@ -3,6 +3,7 @@ package agent
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cairnhq/cairn/agent/task"
@@ -91,6 +92,11 @@ func (a *Agent) waitExecutor(fw *framework, e *executor) {
 		return // the agent stops; the container lives on for the next one
 	}
 	x := task.Exit{Code: exit.Code, OOMKilled: exit.OOMKilled, MemoryLimit: e.memLimit, Unknown: exit.Unknown}
+	if exit.OOMKilled {
+		if msg := strings.TrimPrefix(a.oomMessage(e.container), "Memory limit exceeded: "); msg != "" {
+			x.MemoryLimit = msg
+		}
+	}
 	// The wait(2) status Mesos reports: the signal, or the code << 8.
 	status := int32(exit.Code&0xff) << 8
 	if exit.Signal != 0 {

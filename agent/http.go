@@ -133,6 +133,7 @@ func (a *Agent) legacyJSON(st *state) map[string]any {
 	}
 	used := st.allocated()
 	return map[string]any{
+		"usage_source":         a.usageSource(),
 		"version":              Version,
 		"id":                   string(st.agentID),
 		"pid":                  "slave(1)@" + a.endpoint(),

@@ -14,7 +14,6 @@ import (
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/containerizer"
 	"github.com/cairnhq/cairn/ids"
-	"golang.org/x/sys/unix"
 )
 
 // recoverState rebuilds st from the checkpoints and the containers a
@@ -213,31 +212,7 @@ func (a *Agent) reattach(fw *framework, e *executor, checkpointedPid int) {
 		if checkpointedPid != 0 && pid != checkpointedPid {
 			a.log.Warn("recovered container's pid differs from the checkpoint", "container_id", e.container, "pid", pid, "checkpointed_pid", checkpointedPid)
 		}
-		a.waitContainer(fw, e)
-	})
-}
-
-// waitContainer blocks until the executor's container ends and reports
-// the exit to the loop; it returns early when the agent stops.
-func (a *Agent) waitContainer(fw *framework, e *executor) {
-	exit, err := a.ctr.Wait(a.waitCtx, e.container)
-	if err != nil && a.waitCtx.Err() != nil {
-		return // the agent stops; the container lives on for the next one
-	}
-	x := task.Exit{Code: exit.Code, OOMKilled: exit.OOMKilled, MemoryLimit: e.memLimit, Unknown: exit.Unknown}
-	if exit.Signal != 0 {
-		x.Signal = unix.SignalName(exit.Signal)
-	}
-	if err != nil {
-		x = task.Exit{Code: -1, Signal: "unknown (" + err.Error() + ")"}
-	}
-	a.post(func(st *state) {
-		a.log.Info("container exited", "executor_id", e.core.ID, "container_id", e.container, "exit", exit.String())
-		e.exited = true
-		a.apply(st, fw, e, e.core.Exited(x))
-		if fw.shuttingDown {
-			a.forgetExecutor(st, fw, e)
-		}
+		a.waitExecutor(fw, e)
 	})
 }
 
