@@ -103,6 +103,7 @@ func runAgent(ctx context.Context, args []string) int {
 	if err != nil {
 		return exitCode("agent", err)
 	}
+	cfg.LogLevel = &lf.levelVar
 	a, err := agent.New(cfg, log)
 	if err != nil {
 		return exitCode("agent", err)
@@ -229,6 +230,7 @@ func runDev(ctx context.Context, args []string) int {
 		return exitCode("dev", err)
 	}
 	mcfg.LogLevel = &lf.levelVar
+	acfg.LogLevel = &lf.levelVar
 	m, err := master.New(mcfg, log.With("component", "master"))
 	if err != nil {
 		return exitCode("dev", err)
