@@ -42,8 +42,9 @@ type bandwidthShaper interface {
 // cgroups out, then the rate (a new class before its cgroups), then new
 // cgroups in, so no packet is ever classified into a class that is gone.
 type bandwidth struct {
-	shaper bandwidthShaper
-	log    *slog.Logger
+	shaper    bandwidthShaper
+	log       *slog.Logger
+	closeOnce sync.Once // Agent.closeBandwidth
 
 	mu         sync.Mutex
 	tasks      map[bwTask]float64              // live tasks with a request > 0

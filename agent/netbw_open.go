@@ -57,24 +57,30 @@ func (a *Agent) openBandwidth() (*bandwidth, error) {
 	return newBandwidth(iso, log), nil
 }
 
-// closeBandwidth lets go of the shaper when the agent stops. With tasks
-// left running (checkpointing frameworks) the tree stays and keeps shaping
-// for the next agent (Release); when every container was destroyed
-// (KillAllOnStop) it is removed.
+// closeBandwidth lets go of the shaper when the agent stops. With
+// containers left running (checkpointing frameworks) the tree stays and
+// keeps shaping for the next agent (Release); when none is left it is
+// removed (Close), so a stopped agent leaves no tree, filter or pins.
+// Idempotent.
 func (a *Agent) closeBandwidth() {
 	b := a.bw
 	if b == nil {
 		return
 	}
-	var err error
-	if a.killAll.Load() {
-		err = b.shaper.Close()
-	} else {
-		err = b.shaper.Release()
-	}
-	if err != nil {
-		a.log.Warn("let go of bandwidth isolation", "err", err)
-	}
+	b.closeOnce.Do(func() {
+		left, err := a.ctr.Containers()
+		keep := err != nil || len(left) > 0
+		if keep {
+			err = b.shaper.Release()
+		} else {
+			err = b.shaper.Close()
+		}
+		if err != nil {
+			a.log.Warn("let go of bandwidth isolation", "err", err)
+			return
+		}
+		a.log.Info("bandwidth isolation stopped", "tree_kept_for_running_containers", keep)
+	})
 }
 
 // startBandwidth is called once a container exists, before its tasks are

@@ -297,8 +297,20 @@ func TestTaskBandwidthLifecycle(t *testing.T) {
 		return f.history() == "reconcile 0; set fw1 20; add 1001 fw1; rmcg 1001; remove fw1"
 	})
 	ta.stop()
+	if f.released || !f.closed {
+		t.Fatalf("agent stop with no container left: released %v closed %v; want the tree removed", f.released, f.closed)
+	}
+}
+
+func TestBandwidthTreeKeptForRunningContainers(t *testing.T) {
+	f := newFakeShaper()
+	ta := startShapedAgent(t, f)
+	ta.ctr.mu.Lock()
+	ta.ctr.leftovers = []ids.ContainerID{"checkpointed-and-running"}
+	ta.ctr.mu.Unlock()
+	ta.stop()
 	if !f.released || f.closed {
-		t.Fatalf("agent stop: released %v closed %v; want the tree left shaping", f.released, f.closed)
+		t.Fatalf("agent stop with a container left: released %v closed %v; want the tree left shaping", f.released, f.closed)
 	}
 }
 
