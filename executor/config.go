@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,6 +70,9 @@ func ConfigFromEnv(env []string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	// The agent sets GOMAXPROCS for the executor's runtime; a task that
+	// wants it sets it in its own CommandInfo environment.
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
 	cfg := Config{
 		Env:                    env,
 		TaskCgroup:             taskCgroup,

@@ -61,3 +61,16 @@ func TestTaskCgroupFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// The agent's GOMAXPROCS is for the executor's runtime, not the task's.
+func TestConfigFromEnvKeepsGOMAXPROCSFromTask(t *testing.T) {
+	env := []string{"MESOS_AGENT_ENDPOINT=127.0.0.1:5051", "MESOS_FRAMEWORK_ID=f", "MESOS_EXECUTOR_ID=e",
+		"MESOS_SANDBOX=/mnt/mesos/sandbox", "GOMAXPROCS=1", "PATH=/bin"}
+	cfg, err := ConfigFromEnv(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(cfg.Env, "GOMAXPROCS=1") || !slices.Contains(cfg.Env, "PATH=/bin") {
+		t.Errorf("task environment base %q: want PATH kept and GOMAXPROCS gone", cfg.Env)
+	}
+}
