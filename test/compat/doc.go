@@ -8,9 +8,13 @@
 //
 // The framework side never uses Cairn's clients: JSON requests are written
 // by hand from the Mesos docs, protobuf requests use only the generated wire
-// types. The agent side is a fake agent speaking Cairn's internal protocol
-// (it joins gossip and answers /internal/v1/*), so master behaviour can be
-// checked without containers; agent-side coverage comes later.
+// types. Master-only tests pair the master with a fake agent speaking
+// Cairn's internal protocol (it joins gossip and answers /internal/v1/*).
+// The agent tests (agent_*_test.go) run a real in-process agent on the fake
+// containerizer and drive its operator API, executor API and legacy
+// endpoints the same way; TestFrameworkWithCustomExecutor runs a framework
+// and a custom executor (./executor, built by the test and fetched by URI)
+// written from the Mesos docs alone.
 //
 // Tests start goroutines (the master, the fake agent's update senders) and
 // stop them in t.Cleanup.
