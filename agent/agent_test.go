@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnhq/cairn/api"
+	"github.com/cairnhq/cairn/api/agentpb"
 	"github.com/cairnhq/cairn/api/executorpb"
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -118,6 +120,12 @@ func TestCommandTaskLifecycle(t *testing.T) {
 		t.Fatalf("duplicate update: %d", code)
 	}
 	ex.expect(executorpb.Event_ACKNOWLEDGED)
+	// The duplicate is not counted again.
+	_, mr, _ := ta.opCall(t, api.JSON, &agentpb.Call{Type: agentpb.Call_GET_METRICS.Enum()})
+	if ms := mr.GetGetMetrics().GetMetrics(); !hasMetric(ms, "slave/tasks_finished", 1) || !hasMetric(ms, "slave/tasks_failed", 0) ||
+		!hasMetric(ms, "slave/container_launch_errors", 0) {
+		t.Fatalf("metrics after one FINISHED: %v", ms)
+	}
 
 	ta.ack(t, running)
 	var finished *internalpb.StatusUpdate

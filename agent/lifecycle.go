@@ -91,6 +91,9 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 		return dup, err
 	}
 	a.bandwidthTaskEnded(fw, exec, s)
+	if statusupdate.Terminal(s.GetState()) {
+		st.terminal[s.GetState()]++
+	}
 	a.log.Info("task status", "framework_id", u.Framework, "task_id", u.Task, "state", s.GetState().String(),
 		"reason", reasonText(s), "source", s.GetSource().String())
 	a.availabilityChanged()
@@ -184,6 +187,7 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 		if err != nil {
 			a.post(func(st *state) {
 				a.log.Warn("container launch failed", "executor_id", e.core.ID, "container_id", e.container, "err", err)
+				st.launchErrors++
 				e.exited = true
 				a.apply(st, fw, e, e.core.Exited(task.Exit{LaunchError: err.Error()}))
 				if !e.command {

@@ -41,6 +41,12 @@ type state struct {
 	// re-subscribe (or time out); recoveryStart is when recovery began.
 	recovering    bool
 	recoveryStart time.Time
+
+	// Since this agent process started, for /metrics/snapshot: terminal
+	// updates by state (first copy of each), and containers that failed
+	// to launch.
+	terminal     map[mesospb.TaskState]uint64
+	launchErrors uint64
 }
 
 type framework struct {
@@ -107,6 +113,7 @@ func (s *execStream) send(ev *executorpb.Event) bool {
 func (a *Agent) newState() (*state, error) {
 	st := &state{
 		frameworks: map[ids.FrameworkID]*framework{},
+		terminal:   map[mesospb.TaskState]uint64{},
 		sum:        statusupdate.New(statusupdate.Config{RetryMin: a.cfg.StatusUpdateRetryMin, RetryMax: a.cfg.StatusUpdateRetryMax}),
 	}
 	id, err := readAgentID(a.cfg.WorkDir)

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/cairnhq/cairn/agent/task"
@@ -65,6 +66,11 @@ func (a *Agent) metrics(ctx context.Context) map[string]float64 {
 		out["slave/executors_terminating"] = terminating
 		out["slave/executors_recovering"] = recovering
 		out["slave/frameworks_active"] = float64(len(st.frameworks))
+		for _, ts := range []mesospb.TaskState{mesospb.TaskState_TASK_FINISHED, mesospb.TaskState_TASK_FAILED,
+			mesospb.TaskState_TASK_KILLED, mesospb.TaskState_TASK_LOST, mesospb.TaskState_TASK_ERROR, mesospb.TaskState_TASK_GONE} {
+			out["slave/tasks_"+strings.ToLower(strings.TrimPrefix(ts.String(), "TASK_"))] = float64(st.terminal[ts])
+		}
+		out["slave/container_launch_errors"] = float64(st.launchErrors)
 	})
 	return out
 }

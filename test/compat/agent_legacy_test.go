@@ -33,7 +33,8 @@ func TestAgentLegacyEndpoints(t *testing.T) {
 		for _, k := range []string{"slave/cpus_total", "slave/cpus_used", "slave/cpus_percent", "slave/mem_total", "slave/mem_used",
 			"slave/mem_percent", "slave/disk_total", "slave/disk_used", "slave/disk_percent", "slave/gpus_total", "slave/registered",
 			"slave/uptime_secs", "slave/tasks_running", "slave/tasks_staging", "slave/executors_running", "slave/frameworks_active",
-			"slave/recovery_errors"} {
+			"slave/recovery_errors", "slave/tasks_finished", "slave/tasks_failed", "slave/tasks_killed", "slave/tasks_lost",
+			"slave/container_launch_errors"} {
 			if _, ok := snap[k]; !ok {
 				t.Errorf("%s/metrics/snapshot lacks %s", prefix, k)
 			}
