@@ -59,14 +59,15 @@ type options struct {
 	ctr      Containerizer
 	injected bool
 	shaper   bandwidthShaper
+	net      taskNetworker
 	cgroups  func(ids.ContainerID) (uint64, bool, error)
 }
 
 // withBandwidthShaper replaces the kernel's bandwidth isolator and how a
 // container's cgroup v2 id is found (tests: a fake containerizer has no
 // cgroups).
-func withBandwidthShaper(s bandwidthShaper, cgroups func(ids.ContainerID) (uint64, bool, error)) Option {
-	return func(o *options) { o.shaper, o.cgroups = s, cgroups }
+func withBandwidthShaper(s bandwidthShaper, n taskNetworker, cgroups func(ids.ContainerID) (uint64, bool, error)) Option {
+	return func(o *options) { o.shaper, o.net, o.cgroups = s, n, cgroups }
 }
 
 // WithContainerizer replaces the default Linux containerizer. The root and
@@ -121,10 +122,11 @@ type Agent struct {
 	// Bandwidth isolation (--isolation=...,network/bandwidth): netbwOn
 	// says it is on, egress is the shaped interface, shaper an injected
 	// one (tests), bw the record, set by Run before recovery.
-	netbwOn bool
-	egress  string
-	shaper  bandwidthShaper
-	bw      *bandwidth
+	netbwOn   bool
+	egress    string
+	shaper    bandwidthShaper
+	networker taskNetworker
+	bw        *bandwidth
 	// cgroupOf finds a container's cgroup v2 id (cgroupID on a.ctr).
 	cgroupOf func(ids.ContainerID) (uint64, bool, error)
 
@@ -217,6 +219,7 @@ func New(cfg Config, log *slog.Logger, opts ...Option) (*Agent, error) {
 		netbwOn:     netbwOn,
 		egress:      egress,
 		shaper:      o.shaper,
+		networker:   o.net,
 		cgroupOf:    o.cgroups,
 	}
 	if a.cgroupOf == nil {

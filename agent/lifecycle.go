@@ -68,6 +68,7 @@ func (a *Agent) addUpdate(st *state, fw *framework, exec ids.ExecutorID, s *meso
 	if st.agentID != "" {
 		s.AgentId = &mesospb.AgentID{Value: proto.String(string(st.agentID))}
 	}
+	a.withTaskNet(fw, exec, s)
 	u := statusupdate.Update{
 		Key:      statusupdate.Key{Framework: ids.FrameworkID(fw.info.GetId().GetValue()), Task: ids.TaskID(s.GetTaskId().GetValue())},
 		Executor: exec,
@@ -172,6 +173,9 @@ func (a *Agent) launch(st *state, fw *framework, e *executor, req containerReque
 			select {
 			case a.launchSlots <- struct{}{}:
 				spec, err = a.containerSpec(agentID, fwInfo, e, req)
+				if err == nil && req.taskNet {
+					spec.NetNS, err = a.attachTaskNet(e.container, req.netMbps)
+				}
 				if err == nil {
 					pid, err = a.ctr.Launch(a.bg, spec)
 				}
@@ -235,6 +239,8 @@ type containerRequest struct {
 	env         []string
 	uris        []*mesospb.CommandInfo_URI // fetched into the sandbox first
 	binds       []containerizer.Bind
+	taskNet     bool    // in its own network namespace (--network_name)
+	netMbps     float64 // network_bandwidth, the limit of its own namespace
 }
 
 // commandExecutorOverhead is what Mesos adds to a command task's container.
@@ -252,6 +258,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 	var req containerRequest
 	req.cpus, req.memMB = taskRes.Scalar("cpus"), taskRes.Scalar("mem")
 	req.uris = urisOf(t, execInfo, command)
+	req.taskNet, req.netMbps = a.wantsTaskNet(t, execInfo), taskRes.Scalar(netbwResource)
 	if command {
 		req.quotaCPUs = req.cpus
 		req.cpus += commandExecutorCPUs
@@ -271,6 +278,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 	}
 	req.cpus += execRes.Scalar("cpus")
 	req.memMB += execRes.Scalar("mem")
+	req.netMbps += execRes.Scalar(netbwResource)
 	cmd := execInfo.GetCommand()
 	if cmd.GetShell() {
 		req.args = []string{"/bin/sh", "-c", cmd.GetValue()}

@@ -43,14 +43,16 @@ type bandwidthShaper interface {
 // cgroups in, so no packet is ever classified into a class that is gone.
 type bandwidth struct {
 	shaper    bandwidthShaper
+	net       taskNetworker // tasks with their own namespace; nil: none
 	log       *slog.Logger
 	closeOnce sync.Once // Agent.closeBandwidth
 
 	mu         sync.Mutex
-	tasks      map[bwTask]float64              // live tasks with a request > 0
-	containers map[ids.ContainerID]bwContainer // started containers
-	added      map[ids.ContainerID]bwContainer // cgroups in the shaper's map
-	rates      map[ids.FrameworkID]float64     // classes in the shaper
+	tasks      map[bwTask]float64                // live tasks with a request > 0
+	containers map[ids.ContainerID]bwContainer   // started containers
+	added      map[ids.ContainerID]bwContainer   // cgroups in the shaper's map
+	rates      map[ids.FrameworkID]float64       // classes in the shaper
+	nets       map[ids.ContainerID]netbw.TaskNet // containers with their own namespace
 }
 
 type bwTask struct {
@@ -64,9 +66,10 @@ type bwContainer struct {
 	cgroup uint64
 }
 
-func newBandwidth(s bandwidthShaper, log *slog.Logger) *bandwidth {
+func newBandwidth(s bandwidthShaper, n taskNetworker, log *slog.Logger) *bandwidth {
 	return &bandwidth{
-		shaper: s, log: log,
+		shaper: s, net: n, log: log,
+		nets:       map[ids.ContainerID]netbw.TaskNet{},
 		tasks:      map[bwTask]float64{},
 		containers: map[ids.ContainerID]bwContainer{},
 		added:      map[ids.ContainerID]bwContainer{},
@@ -124,16 +127,18 @@ func (b *bandwidth) endTask(fw ids.FrameworkID, c ids.ContainerID, t ids.TaskID)
 	return b.sync(fw)
 }
 
-// endContainer forgets a container and its tasks (it was destroyed).
+// endContainer forgets a container and its tasks (it was destroyed), and
+// removes its network namespace when it had one.
 func (b *bandwidth) endContainer(c ids.ContainerID) error {
 	if b == nil {
 		return nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	netErr := b.detachNet(c)
 	fw, ok := b.containers[c]
 	if !ok {
-		return nil
+		return netErr
 	}
 	delete(b.containers, c)
 	for k := range b.tasks {
@@ -141,7 +146,7 @@ func (b *bandwidth) endContainer(c ids.ContainerID) error {
 			delete(b.tasks, k)
 		}
 	}
-	return b.sync(fw.fw)
+	return errors.Join(netErr, b.sync(fw.fw))
 }
 
 // removeFramework forgets the framework and removes its class.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -40,7 +41,7 @@ func (a *Agent) openBandwidth() (*bandwidth, error) {
 	}
 	log := a.log.With("egress_interface", a.egress)
 	if a.shaper != nil {
-		return newBandwidth(a.shaper, log), nil
+		return newBandwidth(a.shaper, a.networker, log), nil
 	}
 	if err := bpf.MountBPFFS(bpf.BPFFSPath); err != nil {
 		return nil, fmt.Errorf("mount bpffs for network/bandwidth: %w", err)
@@ -53,8 +54,16 @@ func (a *Agent) openBandwidth() (*bandwidth, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start network/bandwidth on %s: %w", a.egress, err)
 	}
-	log.Info("bandwidth isolation on", "link_bps", iso.LinkBitsPerSecond(), "egress_ceil", a.cfg.EgressCeil)
-	return newBandwidth(iso, log), nil
+	n, err := openTaskNetwork(a.cfg.NetworkCIDR, iso)
+	if err != nil {
+		if cerr := iso.Release(); cerr != nil {
+			log.Warn("let go of bandwidth isolation", "err", cerr)
+		}
+		return nil, err
+	}
+	log.Info("bandwidth isolation on", "link_bps", iso.LinkBitsPerSecond(), "egress_ceil", a.cfg.EgressCeil,
+		"network", a.cfg.NetworkName, "network_cidr", a.cfg.NetworkCIDR, "gateway", n.Gateway().String())
+	return newBandwidth(iso, n, log), nil
 }
 
 // closeBandwidth lets go of the shaper when the agent stops. With
@@ -74,6 +83,16 @@ func (a *Agent) closeBandwidth() {
 			err = b.shaper.Release()
 		} else {
 			err = b.shaper.Close()
+		}
+		if b.net != nil {
+			// The bridge stays while containers may be plugged into it.
+			var nerr error
+			if keep {
+				nerr = b.net.Close()
+			} else {
+				nerr = b.net.Remove()
+			}
+			err = errors.Join(err, nerr)
 		}
 		if err != nil {
 			a.log.Warn("let go of bandwidth isolation", "err", err)
@@ -121,11 +140,13 @@ func (a *Agent) recoverBandwidth(st *state) {
 	if a.bw == nil {
 		return
 	}
+	live := map[ids.ContainerID]bool{}
 	for fwID, fw := range st.frameworks {
 		for _, e := range fw.executors {
 			if !e.launched || e.exited {
 				continue
 			}
+			live[e.container] = true
 			cg, ok, err := a.cgroupOf(e.container)
 			if err != nil || !ok {
 				a.log.Warn("recovered container's cgroup unknown; its traffic is not classified", "container_id", e.container, "err", err)
@@ -139,6 +160,9 @@ func (a *Agent) recoverBandwidth(st *state) {
 	}
 	if err := a.bw.reconcile(); err != nil {
 		a.log.Warn("bandwidth classes not reconciled with the recovered tasks", "err", err)
+	}
+	if err := a.bw.recoverTaskNets(live); err != nil {
+		a.log.Warn("task networks not reconciled with the recovered tasks", "err", err)
 	}
 }
 

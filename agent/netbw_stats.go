@@ -14,6 +14,13 @@ import (
 // container of the framework on this agent shows the same counters.
 const egressClassID = "egress"
 
+// The classes on the veth of a task with its own network namespace: what
+// it sends (its end's egress) and what it receives (the host end's).
+const (
+	taskTxClassID = "veth_tx"
+	taskRxClassID = "veth_rx"
+)
+
 // bandwidthStats is the usage.ShapingSource of bandwidth isolation: per
 // container its request as net_tx_rate_limit (bytes/s) and its framework's
 // class, from one read of the classes per round.
@@ -32,15 +39,23 @@ func (s bandwidthStats) Shaping(targets []usage.Target) (map[ids.ContainerID]usa
 	}
 	out := map[ids.ContainerID]usage.Shaping{}
 	for _, t := range targets {
+		var sh usage.Shaping
 		fw, mbps := s.b.containerLimit(t.Container)
-		if mbps <= 0 {
-			continue
+		if mbps > 0 {
+			sh.TxRateLimit = mbpsToBytes(mbps)
+			if c, ok := byFw[fw]; ok {
+				sh.Classes = append(sh.Classes, trafficClass(egressClassID, c))
+			}
 		}
-		sh := usage.Shaping{TxRateLimit: mbpsToBytes(mbps)}
-		if c, ok := byFw[fw]; ok {
-			sh.Classes = []usage.TrafficClass{trafficClass(egressClassID, c)}
+		// A task with its own namespace is limited both ways on its veth:
+		// those classes are its own, and their rates are its limits.
+		if rx, tx, ok := s.b.netStats(t.Container); ok {
+			sh.TxRateLimit, sh.RxRateLimit = tx.Rate/8, rx.Rate/8
+			sh.Classes = append(sh.Classes, trafficClass(taskTxClassID, tx), trafficClass(taskRxClassID, rx))
 		}
-		out[t.Container] = sh
+		if sh.TxRateLimit > 0 || len(sh.Classes) > 0 {
+			out[t.Container] = sh
+		}
 	}
 	return out, nil
 }

@@ -117,7 +117,7 @@ func (f *fakeShaper) history() string {
 
 func TestBandwidthRecordOrder(t *testing.T) {
 	f := newFakeShaper()
-	b := newBandwidth(f, testLogger())
+	b := newBandwidth(f, nil, testLogger())
 	// A request counts once its container exists; a new class comes
 	// before its cgroup, a cgroup leaves before its class shrinks or goes.
 	must(t, b.addTask("fw1", "c1", "t1", 20))
@@ -138,7 +138,7 @@ func TestBandwidthRecordOrder(t *testing.T) {
 
 func TestBandwidthRemoveFramework(t *testing.T) {
 	f := newFakeShaper()
-	b := newBandwidth(f, testLogger())
+	b := newBandwidth(f, nil, testLogger())
 	must(t, b.addTask("fw1", "c1", "t1", 20))
 	must(t, b.started("fw1", "c1", 101))
 	must(t, b.addTask("fw2", "c2", "t2", 50))
@@ -155,7 +155,7 @@ func TestBandwidthRemoveFramework(t *testing.T) {
 
 func TestBandwidthFailedSetIsRetried(t *testing.T) {
 	f := newFakeShaper()
-	b := newBandwidth(f, testLogger())
+	b := newBandwidth(f, nil, testLogger())
 	f.failSet = errors.New("netlink: no buffer space")
 	must(t, b.addTask("fw1", "c1", "t1", 20))
 	if err := b.started("fw1", "c1", 101); err == nil {
@@ -173,7 +173,7 @@ func TestBandwidthFailedSetIsRetried(t *testing.T) {
 
 func TestBandwidthReconcile(t *testing.T) {
 	f := newFakeShaper()
-	b := newBandwidth(f, testLogger())
+	b := newBandwidth(f, nil, testLogger())
 	b.restore("fw1", "c1", 101, "t1", 20)
 	b.restore("fw1", "c2", 102, "t2", 30)
 	b.restore("fw2", "c3", 103, "t3", 0) // runs, requests nothing
@@ -269,7 +269,7 @@ func startShapedAgent(t *testing.T, f *fakeShaper) *testAgent {
 		}
 		return cgroups[c], true, nil
 	}
-	a, err := New(cfg, testLogger(), WithContainerizer(ctr), withBandwidthShaper(f, cgroupOf))
+	a, err := New(cfg, testLogger(), WithContainerizer(ctr), withBandwidthShaper(f, nil, cgroupOf))
 	if err != nil {
 		t.Fatal(err)
 	}
