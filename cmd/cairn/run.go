@@ -13,6 +13,7 @@ import (
 	"os/user"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,7 @@ type runOptions struct {
 	cpus, mem  float64
 	disk       float64
 	netMbps    float64 // network_bandwidth, Mbit/s
+	networks   string  // comma-separated network names (ContainerInfo.network_infos)
 	name       string
 	role       string
 	framework  string
@@ -45,6 +47,7 @@ func runTask(ctx context.Context, args []string) int {
 	fs.Float(&o.mem, "mem", 32, "memory for the task, MB")
 	fs.Float(&o.disk, "disk", 0, "disk for the task, MB")
 	fs.Float(&o.netMbps, "network_bandwidth", 0, "egress bandwidth for the task, Mbit/s (enforced by agents with --isolation=...,network/bandwidth)")
+	fs.String(&o.networks, "networks", "", "networks to join, comma separated (e.g. cairn: the task gets its own network namespace on the agent's bridge, limited both ways at --network_bandwidth)")
 	fs.String(&o.name, "name", "cairn-run", "task name (the task id is the name plus a random suffix)")
 	fs.String(&o.role, "role", "*", "the framework's role")
 	fs.String(&o.framework, "framework_name", "cairn-run", "framework name")
@@ -81,6 +84,7 @@ type runner struct {
 	agentID  *mesospb.AgentID
 	agentURL string // http://host:port of the task's agent
 	launched bool
+	saidIP   bool // the task's IP on its network was printed
 	waiting  bool
 	follow   *follower
 	exit     int
@@ -243,13 +247,23 @@ func (r *runner) task(o *mesospb.Offer) *mesospb.TaskInfo {
 		cmd.Value = proto.String(r.cmd[0])
 		cmd.Arguments = r.cmd
 	}
-	return &mesospb.TaskInfo{
+	t := &mesospb.TaskInfo{
 		Name:      proto.String(r.opts.name),
 		TaskId:    &mesospb.TaskID{Value: proto.String(r.taskID)},
 		AgentId:   o.GetAgentId(),
 		Resources: res,
 		Command:   cmd,
 	}
+	for _, n := range strings.Split(r.opts.networks, ",") {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if t.Container == nil {
+			t.Container = &mesospb.ContainerInfo{Type: mesospb.ContainerInfo_MESOS.Enum()}
+		}
+		t.Container.NetworkInfos = append(t.Container.NetworkInfos, &mesospb.NetworkInfo{Name: proto.String(n)})
+	}
+	return t
 }
 
 var exitStatusRE = regexp.MustCompile(`exited with status (\d+)`)
@@ -266,6 +280,14 @@ func (r *runner) update(st *mesospb.TaskStatus) error {
 		line += ": " + st.GetMessage()
 	}
 	r.logf("%s", line)
+	for _, n := range st.GetContainerStatus().GetNetworkInfos() {
+		for _, ip := range n.GetIpAddresses() {
+			if !r.saidIP {
+				r.saidIP = true
+				r.logf("Task %s has IP %s on network %s", r.taskID, ip.GetIpAddress(), n.GetName())
+			}
+		}
+	}
 	if r.follow == nil && r.agentURL != "" && st.GetState() != mesospb.TaskState_TASK_STAGING {
 		r.follow = startFollower(r.http, r.agentURL, r.sandboxPath(), r.out, r.errOut)
 	}

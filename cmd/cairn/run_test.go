@@ -36,3 +36,16 @@ func TestRunNetworkBandwidth(t *testing.T) {
 		t.Fatalf("task network_bandwidth = %v, want 50", got)
 	}
 }
+
+func TestRunNetworks(t *testing.T) {
+	r := &runner{opts: runOptions{cpus: 0.1, mem: 32, networks: "cairn", role: "*"}, cmd: []string{"true"}, taskID: "t1"}
+	task := r.task(&mesospb.Offer{})
+	ni := task.GetContainer().GetNetworkInfos()
+	if task.GetContainer().GetType() != mesospb.ContainerInfo_MESOS || len(ni) != 1 || ni[0].GetName() != "cairn" {
+		t.Fatalf("container %v, want network_infos [cairn]", task.GetContainer())
+	}
+	r.opts.networks = ""
+	if r.task(&mesospb.Offer{}).Container != nil {
+		t.Fatal("a task without --networks has a ContainerInfo")
+	}
+}
