@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cairnhq/cairn/test/cluster"
+	"github.com/vishvananda/netns"
 )
 
 // Goodput TCP gets out of an HTB rate on a 1500-byte MTU with timestamps:
@@ -152,3 +154,164 @@ func agentGetBody(t *testing.T, addr, path string) string {
 	}
 	return string(b)
 }
+
+// listenIn listens on a TCP port inside the network namespace at nsPath
+// (a listening socket stays in the namespace it was made in). The thread
+// that entered the namespace is never given back to the scheduler: it ends
+// with its goroutine.
+func listenIn(t *testing.T, nsPath string) net.Listener {
+	t.Helper()
+	type result struct {
+		ln  net.Listener
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		ns, err := netns.GetFromPath(nsPath)
+		if err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		defer ns.Close()
+		if err := netns.Set(ns); err != nil {
+			ch <- result{nil, err}
+			return
+		}
+		ln, err := net.Listen("tcp", "0.0.0.0:0")
+		ch <- result{ln, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		t.Fatalf("listen in %s: %v", nsPath, r.err)
+	}
+	t.Cleanup(func() { r.ln.Close() })
+	return r.ln
+}
+
+// source sends zeros to every connection to it as fast as they take them
+// and counts what the kernel accepted. Its send buffer is small, so what
+// is accepted follows what is delivered within a few milliseconds' worth.
+type source struct {
+	ln    net.Listener
+	bytes atomic.Uint64
+}
+
+func newSource(t *testing.T, ln net.Listener) *source {
+	s := &source{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.(*net.TCPConn).SetWriteBuffer(32 << 10)
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 16<<10)
+				for {
+					n, err := c.Write(buf)
+					s.bytes.Add(uint64(n))
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return s
+}
+
+// measure returns the Mbit/s count grew by over window, after warm-up.
+func measure(count func() uint64, warmUp, window time.Duration) float64 {
+	time.Sleep(warmUp)
+	before, start := count(), time.Now()
+	time.Sleep(window)
+	return float64(count()-before) * 8 / time.Since(start).Seconds() / 1e6
+}
+
+// TestTaskNetworkLimitsBothWays: tasks that join the agent's network
+// (cairn run --networks=cairn) get their own namespace, shaped at their
+// network_bandwidth in both directions: a task of 30 Mbit/s sending to the
+// gateway and another receiving from it each get 30 Mbit/s of goodput
+// after headers. Their status names their IP; their statistics both limits.
+func TestTaskNetworkLimitsBothWays(t *testing.T) {
+	e := newEnv(t, 1)
+	n := e.c.Node(0)
+	e.startMaster(0)
+	agent := e.startAgent("agent", 0, n.Addr(5050),
+		"--isolation=cgroups/cpu,cgroups/mem,cgroups/pids,network/bandwidth",
+		"--egress_interface=eth0", "--resources=network_bandwidth:100")
+	e.waitAgents(0, 1)
+
+	gateway := "10.201.0.1" // the first address of the default --network_cidr
+	sinkLn, sourceLn := listenIn(t, n.Netns), listenIn(t, n.Netns)
+	var received atomic.Uint64
+	go func() {
+		for {
+			c, err := sinkLn.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_, _ = io.Copy(countWriter{&received}, c)
+			}()
+		}
+	}()
+	src := newSource(t, sourceLn)
+	port := func(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
+
+	const limit = 30.0
+	runs := map[string]string{
+		"send":    fmt.Sprintf("exec cat /dev/zero > /dev/tcp/%s/%d", gateway, port(sinkLn)),
+		"receive": fmt.Sprintf("exec cat < /dev/tcp/%s/%d > /dev/null", gateway, port(sourceLn)),
+	}
+	procs := map[string]*cluster.Proc{}
+	for name, script := range runs {
+		p := n.Start("run-"+name, []string{e.bin, "run", "--master=" + n.Addr(5050), "--cpus=0.2", "--mem=64",
+			fmt.Sprintf("--network_bandwidth=%g", limit), "--networks=cairn", "--name=" + name, "--framework_name=" + name,
+			"--", "bash", "-c", script}, nil)
+		procs[name] = p
+		t.Cleanup(func() { _ = p.Kill(syscall.SIGTERM) })
+	}
+	cluster.Eventually(t, startTimeout, func() error {
+		if received.Load() == 0 || src.bytes.Load() == 0 {
+			return fmt.Errorf("no traffic yet (sent %d, received %d)\n%s", src.bytes.Load(), received.Load(), agent.proc.Log())
+		}
+		return nil
+	})
+	want := limit * goodputPerRate
+	var egress, ingress float64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ingress = measure(src.bytes.Load, 3*time.Second, 6*time.Second)
+	}()
+	egress = measure(received.Load, 3*time.Second, 6*time.Second)
+	<-done
+	for _, m := range []struct {
+		what string
+		got  float64
+	}{{"egress (task sends)", egress}, {"ingress (task receives)", ingress}} {
+		t.Logf("task of %g Mbit/s in its own namespace, %s: goodput %.2f Mbit/s (expected %.2f, %+.1f %%)", limit, m.what, m.got, want, (m.got/want-1)*100)
+		if m.got < want*0.95 || m.got > want*1.05 {
+			t.Errorf("%s: goodput %.2f Mbit/s, want %.2f ± 5 %%", m.what, m.got, want)
+		}
+	}
+	for name, p := range procs {
+		if !strings.Contains(p.Log(), "has IP 10.201.") {
+			t.Errorf("cairn run %s did not print the task's IP on network cairn:\n%s", name, p.Log())
+		}
+	}
+	stats := agentGetBody(t, n.Addr(5051), "/monitor/statistics")
+	for _, want := range []string{`"net_tx_rate_limit":3750000`, `"net_rx_rate_limit":3750000`, `{"id":"veth_rx"`, `{"id":"veth_tx"`} {
+		if !strings.Contains(stats, want) {
+			t.Errorf("/monitor/statistics lacks %s:\n%s", want, stats)
+		}
+	}
+}
+
+type countWriter struct{ n *atomic.Uint64 }
+
+func (w countWriter) Write(b []byte) (int, error) { w.n.Add(uint64(len(b))); return len(b), nil }
