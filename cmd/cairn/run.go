@@ -119,14 +119,24 @@ func (r *runner) run(ctx context.Context) error {
 		case <-runCtx.Done():
 			return
 		}
+		// Waiting is bounded: a machine shutting down (systemd signals
+		// every process once, then waits) must not wait on a master that
+		// may already be gone.
+		wait := time.NewTimer(interruptWait)
+		defer wait.Stop()
 		if r.launched {
 			fmt.Fprintf(r.errOut, "Killing task %s\n", r.taskID)
-			kctx, kcancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_ = r.client.Kill(kctx, &mesospb.TaskID{Value: proto.String(r.taskID)}, r.agentID, nil)
+			kctx, kcancel := context.WithTimeout(context.Background(), 3*time.Second)
+			err := r.client.Kill(kctx, &mesospb.TaskID{Value: proto.String(r.taskID)}, r.agentID, nil)
 			kcancel()
+			if err != nil {
+				fmt.Fprintf(r.errOut, "Could not ask the master to kill task %s: %v\n", r.taskID, err)
+				cancel()
+				return
+			}
 		}
 		select {
-		case <-time.After(15 * time.Second):
+		case <-wait.C:
 			cancel()
 		case <-runCtx.Done():
 		}
@@ -146,6 +156,11 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// interruptWait bounds how long cairn run waits, once interrupted, for its
+// task to be reported killed: a little more than the command executor's
+// default kill grace.
+const interruptWait = 8 * time.Second
 
 // errDone ends the scheduler's Run once the task is terminal.
 var errDone = errors.New("task done")
