@@ -17,6 +17,9 @@ type command struct {
 	argv []string
 	env  []string
 	dir  string
+	// stdout and stderr, when set, replace the executor's own (the
+	// container's sandbox files) for the task.
+	stdout, stderr *os.File
 }
 
 // buildCommand turns a CommandInfo into a process description, as Mesos's
@@ -110,14 +113,22 @@ func lookPath(name, path string) (string, error) {
 }
 
 // spawn starts the command in its own process group with the executor's
-// stdio (the sandbox's stdout and stderr files). It does not wait: the
+// stdio (the sandbox's stdout and stderr files) unless the command has its
+// own. It does not wait: the
 // reaper does. The exec error of a missing binary is reported here, since
 // the runtime reports exec failures synchronously.
 func (c command) spawn() (int, error) {
+	stdout, stderr := os.Stdout, os.Stderr
+	if c.stdout != nil {
+		stdout = c.stdout
+	}
+	if c.stderr != nil {
+		stderr = c.stderr
+	}
 	p, err := os.StartProcess(c.path, c.argv, &os.ProcAttr{
 		Dir:   c.dir,
 		Env:   c.env,
-		Files: []*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Files: []*os.File{os.Stdin, stdout, stderr},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	})
 	if err != nil {

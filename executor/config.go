@@ -26,12 +26,15 @@ const (
 // Config is what the executor learns from the MESOS_* environment the agent
 // sets, plus knobs for tests.
 type Config struct {
-	AgentEndpoint          string // MESOS_AGENT_ENDPOINT, ip:port
-	FrameworkID            string // MESOS_FRAMEWORK_ID
-	ExecutorID             string // MESOS_EXECUTOR_ID
-	Sandbox                string // MESOS_SANDBOX, the task's working directory
-	Directory              string // MESOS_DIRECTORY, the sandbox as the host sees it
-	Checkpoint             bool   // MESOS_CHECKPOINT=1: survive agent restarts
+	AgentEndpoint string // MESOS_AGENT_ENDPOINT, ip:port
+	FrameworkID   string // MESOS_FRAMEWORK_ID
+	ExecutorID    string // MESOS_EXECUTOR_ID
+	Sandbox       string // MESOS_SANDBOX, the task's working directory
+	Directory     string // MESOS_DIRECTORY, the sandbox as the host sees it
+	Checkpoint    bool   // MESOS_CHECKPOINT=1: survive agent restarts
+	// Default makes this Mesos's default executor, which runs task groups
+	// (ExecutorTypeEnv=default), instead of the command executor.
+	Default                bool
 	ShutdownGracePeriod    time.Duration
 	SubscriptionBackoffMax time.Duration
 	RecoveryTimeout        time.Duration
@@ -72,7 +75,10 @@ func ConfigFromEnv(env []string) (Config, error) {
 	}
 	// The agent sets GOMAXPROCS for the executor's runtime; a task that
 	// wants it sets it in its own CommandInfo environment.
-	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") })
+	// ExecutorTypeEnv is the executor's own business too.
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return strings.HasPrefix(kv, "GOMAXPROCS=") || strings.HasPrefix(kv, ExecutorTypeEnv+"=")
+	})
 	cfg := Config{
 		Env:                    env,
 		TaskCgroup:             taskCgroup,
@@ -106,6 +112,13 @@ func ConfigFromEnv(env []string) (Config, error) {
 		cfg.Checkpoint = true
 	default:
 		return Config{}, fmt.Errorf("environment variable MESOS_CHECKPOINT: %q is not 0 or 1", v)
+	}
+	switch v := vars[ExecutorTypeEnv]; v {
+	case "", "command":
+	case "default":
+		cfg.Default = true
+	default:
+		return Config{}, fmt.Errorf("environment variable %s: %q is not command or default", ExecutorTypeEnv, v)
 	}
 	durations := []struct {
 		name string

@@ -14,8 +14,9 @@ import (
 )
 
 // Run is `cairn executor`: it reads its configuration from env (as
-// os.Environ returns it), runs the one command task the agent launches and
-// returns once that task is over and reported, or the agent is gone for good.
+// os.Environ returns it), runs the command task (or, as the default
+// executor, the task groups) the agent launches and returns once they are
+// over and reported, or the agent is gone for good.
 func Run(ctx context.Context, env []string, log *slog.Logger) error {
 	cfg, err := ConfigFromEnv(env)
 	if err != nil {
@@ -29,7 +30,7 @@ func Run(ctx context.Context, env []string, log *slog.Logger) error {
 	return e.Run(ctx)
 }
 
-// Executor is one command executor. Its state is owned by the goroutine in
+// Executor is one command or default executor. Its state is owned by the goroutine in
 // Run; the methods are not safe for concurrent use.
 type Executor struct {
 	cfg    Config
@@ -52,24 +53,19 @@ type Executor struct {
 	streams      sync.WaitGroup
 
 	framework *mesospb.FrameworkInfo
-	task      *task
+	tasks     []*task // in launch order; ended tasks stay (their acks, the group rule)
+	groups    int     // LAUNCH_GROUPs received so far
 	unacked   []*executorpb.Call_Update
+	// escalations delivers tasks whose kill grace period is over; the
+	// timers of several tasks feed it.
+	escalations chan *task
+	quit        chan struct{} // closed when Run returns
 
-	shutdown bool // SHUTDOWN received, agent lost or ctx done: exit when the task is over
+	shutdown bool // SHUTDOWN received, agent lost or ctx done: exit when the tasks are over
 	quick    bool // exit without waiting for acknowledgements
 	ackWait  *time.Timer
 	done     bool
 	err      error
-}
-
-// task is the one task a command executor runs.
-type task struct {
-	info     *mesospb.TaskInfo
-	pid      int
-	acked    bool // some update of it was acknowledged
-	killing  bool
-	terminal bool
-	escalate *time.Timer
 }
 
 // streamItem is an event, or the end of a stream (err != nil).
@@ -96,18 +92,21 @@ func New(cfg Config, log *slog.Logger) (*Executor, error) {
 		executorID:  &mesospb.ExecutorID{Value: &cfg.ExecutorID},
 		frameworkID: &mesospb.FrameworkID{Value: &cfg.FrameworkID},
 		streamCh:    make(chan streamItem, 16),
+		escalations: make(chan *task, 16),
+		quit:        make(chan struct{}),
 	}, nil
 }
 
-// Run subscribes to the agent and serves its events until the task is over
-// and reported. Cancelling ctx kills the task (with the shutdown grace
-// period) and returns once it has exited.
+// Run subscribes to the agent and serves its events until the tasks are
+// over and reported. Cancelling ctx kills them (with the shutdown grace
+// period) and returns once they have exited.
 func (e *Executor) Run(ctx context.Context) error {
 	loopCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	e.reaper = newReaper(e.cfg.ReapAll, e.log)
 	var reaperDone sync.WaitGroup
 	reaperDone.Go(func() { e.reaper.run(loopCtx) })
 	defer func() {
+		close(e.quit)
 		if e.cancelStream != nil {
 			e.cancelStream()
 		}
@@ -138,10 +137,13 @@ func (e *Executor) Run(ctx context.Context) error {
 		case <-timerC(e.reconnect):
 			e.reconnect = nil
 			e.subscribe(loopCtx)
-		case <-e.escalateC():
-			e.task.escalate = nil
-			e.log.Info("grace period over, killing task", "task_id", e.task.info.GetTaskId().GetValue())
-			killGroup(e.task.pid, true)
+		case t := <-e.escalations:
+			if t.escalate == nil || t.terminal {
+				continue // stopped or ended after the timer fired
+			}
+			t.escalate = nil
+			e.log.Info("grace period over, killing task", "task_id", t.id())
+			killGroup(t.pid, true)
 		case <-timerC(e.ackWait):
 			e.ackWait = nil
 			if !e.connected && e.cfg.Checkpoint {
@@ -165,30 +167,33 @@ func timerC(t *time.Timer) <-chan time.Time {
 	return t.C
 }
 
-func (e *Executor) escalateC() <-chan time.Time {
-	if e.task == nil {
-		return nil
-	}
-	return timerC(e.task.escalate)
-}
-
-// stop ends the executor: kill the task if one runs, then exit once it is
-// over. quick skips waiting for the terminal update's acknowledgement.
+// stop ends the executor: kill the tasks that run, then exit once they are
+// over. quick skips waiting for the terminal updates' acknowledgements.
 func (e *Executor) stop(grace time.Duration, quick bool) {
 	e.shutdown = true
 	e.quick = e.quick || quick
-	if e.task == nil || e.task.terminal {
+	if !e.live() {
 		if e.quick || len(e.unacked) == 0 {
 			e.done = true
 		}
 		return
 	}
-	e.kill(grace)
+	for _, t := range e.tasks {
+		if !t.terminal {
+			e.kill(t, grace)
+		}
+	}
 }
 
-// finish is called when the task's terminal update went out: exit once it
-// is acknowledged, but not later than AckWait.
+// finish is called when a terminal update went out. While other tasks
+// live it does nothing; after the last one the executor exits once the
+// updates are acknowledged, but not later than AckWait. (Mesos's default
+// executor, too, ends itself as soon as it has no active task left, so a
+// later LAUNCH_GROUP needs a new executor.)
 func (e *Executor) finish() {
+	if e.live() {
+		return
+	}
 	if e.quick || !e.connected && !e.cfg.Checkpoint {
 		e.done = true
 		return

@@ -7,7 +7,6 @@ import (
 
 	"github.com/cairnhq/cairn/api"
 	"github.com/cairnhq/cairn/api/executorpb"
-	"github.com/cairnhq/cairn/api/mesospb"
 )
 
 // minBackoff is the first delay before re-subscribing; it doubles up to
@@ -28,12 +27,14 @@ func (e *Executor) subscribe(ctx context.Context) {
 	e.streams.Go(func() { e.readStream(sctx, gen, call) })
 }
 
-// subscribeCall carries what the agent may have missed: the task if none
-// of its updates was acknowledged, and every unacknowledged update.
+// subscribeCall carries what the agent may have missed: the tasks none of
+// whose updates was acknowledged, and every unacknowledged update.
 func (e *Executor) subscribeCall() *executorpb.Call {
 	sub := &executorpb.Call_Subscribe{}
-	if e.task != nil && !e.task.acked {
-		sub.UnacknowledgedTasks = []*mesospb.TaskInfo{e.task.info}
+	for _, t := range e.tasks {
+		if !t.acked {
+			sub.UnacknowledgedTasks = append(sub.UnacknowledgedTasks, t.info)
+		}
 	}
 	sub.UnacknowledgedUpdates = append(sub.UnacknowledgedUpdates, e.unacked...)
 	return &executorpb.Call{
@@ -112,7 +113,7 @@ func (e *Executor) lost(ctx context.Context, err error) {
 		e.stop(e.cfg.ShutdownGracePeriod, true)
 		return
 	}
-	if e.shutdown && (e.task == nil || e.task.terminal) {
+	if e.shutdown && !e.live() {
 		// Only the acknowledgement is missing; the agent recovers the
 		// outcome from the container.
 		e.done = true
@@ -138,7 +139,7 @@ func (e *Executor) subscribedTo(ctx context.Context, s *executorpb.Event_Subscri
 	for _, u := range e.unacked {
 		e.post(ctx, u)
 	}
-	if e.task != nil && e.task.terminal && len(e.unacked) > 0 && e.ackWait == nil {
+	if e.over() && len(e.unacked) > 0 && e.ackWait == nil {
 		// Back after waiting out an agent restart: bound the wait again.
 		e.ackWait = time.NewTimer(e.cfg.AckWait)
 	}
