@@ -87,6 +87,16 @@ func TestSystemdRunsCairn(t *testing.T) {
 			"the agent must leave checkpointed tasks running when it is stopped and recover them when it starts",
 			pid, got, start)
 	}
+	// And it stays so: the master must not take the restart for a removal
+	// (gossip failure detection takes about 3 s; a forgotten agent's tasks
+	// are shut down when it comes back).
+	time.Sleep(5 * time.Second)
+	if got := c.procStart(pid); got != start {
+		t.Fatalf("task process %s was gone 5 s after the agent restarted: the master forgot the agent", pid)
+	}
+	if out, err := c.run("/usr/local/bin/cairn", "ps", "--master=127.0.0.1:5050"); err != nil || !strings.Contains(out, "TASK_RUNNING") {
+		t.Fatalf("cairn ps after the restart: %v\n%s", err, out)
+	}
 }
 
 // startTask runs `cairn run --checkpoint -- sleep 300` in the container and
