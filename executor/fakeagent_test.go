@@ -205,3 +205,26 @@ func shellTask(id, cmd string) *mesospb.TaskInfo {
 func shutdownEvent() *executorpb.Event {
 	return &executorpb.Event{Type: executorpb.Event_SHUTDOWN.Enum()}
 }
+
+func (a *fakeAgent) launchGroup(tasks ...*mesospb.TaskInfo) {
+	a.send(&executorpb.Event{Type: executorpb.Event_LAUNCH_GROUP.Enum(), LaunchGroup: &executorpb.Event_LaunchGroup{
+		TaskGroup: &mesospb.TaskGroupInfo{Tasks: tasks},
+	}})
+}
+
+// until reads updates until each task named in want has sent want's state,
+// and returns every task's states in the order they came.
+func (a *fakeAgent) until(want map[string]mesospb.TaskState) map[string][]mesospb.TaskState {
+	a.t.Helper()
+	got := map[string][]mesospb.TaskState{}
+	pending := len(want)
+	for pending > 0 {
+		st := recv(a.t, a.updates, "task group updates")
+		id := st.GetTaskId().GetValue()
+		got[id] = append(got[id], st.GetState())
+		if w, ok := want[id]; ok && st.GetState() == w {
+			pending--
+		}
+	}
+	return got
+}
