@@ -175,7 +175,7 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 			}
 		}
 		a.apply(st, fw, e, e.core.Add(t))
-		_ = a.bw.addTask(fwID, e.container, tid, res.Scalar(netbwResource))
+		a.bw.addTask(fwID, e.container, tid, res.Scalar(netbwResource))
 		return
 	}
 	command := t.Command != nil
@@ -217,7 +217,7 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 		}
 	}
 	fw.executors[execID] = e
-	_ = a.bw.addTask(fwID, cid, tid, res.Scalar(netbwResource))
+	a.bw.addTask(fwID, cid, tid, res.Scalar(netbwResource))
 	a.log.Info("launching task", "framework_id", fwID, "task_id", tid, "executor_id", execID, "container_id", cid)
 	a.launch(st, fw, e, req)
 }
@@ -283,7 +283,7 @@ func (a *Agent) shutdownFramework(st *state, m *internalpb.ShutdownFramework) er
 		return nil
 	}
 	fw.shuttingDown = true
-	_ = a.bw.removeFramework(fwID)
+	a.bw.removeFramework(fwID)
 	now := time.Now()
 	for _, e := range fw.executors {
 		a.apply(st, fw, e, e.core.Shutdown(now, mesospb.TaskStatus_REASON_FRAMEWORK_REMOVED))

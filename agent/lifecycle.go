@@ -147,7 +147,7 @@ func (a *Agent) release(st *state, fw *framework, e *executor) {
 	if e.stream != nil {
 		e.stream.close()
 	}
-	_ = a.bw.endContainer(e.container)
+	a.bw.endContainer(e.container)
 	delete(fw.executors, e.core.ID)
 	if len(fw.executors) == 0 {
 		delete(st.frameworks, ids.FrameworkID(fw.info.GetId().GetValue()))

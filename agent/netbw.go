@@ -1,11 +1,7 @@
 package agent
 
 import (
-	"errors"
-	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
 	"sync"
 
 	"github.com/cairnhq/cairn/ids"
@@ -29,18 +25,23 @@ type bandwidthShaper interface {
 	Close() error
 }
 
-// bandwidth is the agent's record of who is shaped how: the requests of the
-// live tasks, the cgroups of their started containers, and what was last
-// applied to the shaper. Every change recomputes its framework's share from
-// the record and applies the difference, under one mutex, so callers on
-// the loop and in launch goroutines never apply a stale sum. A nil
-// *bandwidth (isolation off) does nothing.
+// bandwidth is the agent's record of who is shaped how, and the applier
+// that makes the kernel match it (netbw_apply.go). A nil *bandwidth
+// (isolation off) does nothing.
 //
-// A framework's rate is the sum of the requests of its tasks whose
-// container has started; a container's cgroup is in the classifier's map
-// while one of its live tasks requests bandwidth. Order per change: stale
-// cgroups out, then the rate (a new class before its cgroups), then new
-// cgroups in, so no packet is ever classified into a class that is gone.
+// The record: the requests of the live tasks, the cgroups of their started
+// containers, the containers with their own namespace. A framework's rate
+// is the sum of the requests of its tasks whose container has started; a
+// container's cgroup is classified while one of its live tasks requests
+// bandwidth.
+//
+// Threading: the record's mutex is never held across a kernel call, so the
+// agent's loop, which changes the record (addTask, endTask, endContainer,
+// removeFramework), never waits for netlink: those changes are applied by
+// the worker (run). A container's start is applied at once, by the launch
+// goroutine that calls started, so its cgroup is classified before its
+// tasks are reported running. Applying always reads the current record, so
+// applies in any order end where the record is.
 type bandwidth struct {
 	shaper    bandwidthShaper
 	net       taskNetworker // tasks with their own namespace; nil: none
@@ -50,9 +51,16 @@ type bandwidth struct {
 	mu         sync.Mutex
 	tasks      map[bwTask]float64                // live tasks with a request > 0
 	containers map[ids.ContainerID]bwContainer   // started containers
-	added      map[ids.ContainerID]bwContainer   // cgroups in the shaper's map
-	rates      map[ids.FrameworkID]float64       // classes in the shaper
 	nets       map[ids.ContainerID]netbw.TaskNet // containers with their own namespace
+	pending    map[ids.FrameworkID]bool          // shares changed, for the worker
+	detach     map[ids.ContainerID]bool          // namespaces to remove, for the worker
+	wake       chan struct{}                     // capacity 1: pending or detach grew
+	quit, done chan struct{}                     // the worker's (start, stop)
+
+	// applyMu serialises applying; it guards what was applied.
+	applyMu sync.Mutex
+	added   map[ids.ContainerID]bwContainer // cgroups in the shaper's map
+	rates   map[ids.FrameworkID]float64     // classes in the shaper
 }
 
 type bwTask struct {
@@ -69,24 +77,43 @@ type bwContainer struct {
 func newBandwidth(s bandwidthShaper, n taskNetworker, log *slog.Logger) *bandwidth {
 	return &bandwidth{
 		shaper: s, net: n, log: log,
-		nets:       map[ids.ContainerID]netbw.TaskNet{},
 		tasks:      map[bwTask]float64{},
 		containers: map[ids.ContainerID]bwContainer{},
+		nets:       map[ids.ContainerID]netbw.TaskNet{},
+		pending:    map[ids.FrameworkID]bool{},
+		detach:     map[ids.ContainerID]bool{},
+		wake:       make(chan struct{}, 1),
 		added:      map[ids.ContainerID]bwContainer{},
 		rates:      map[ids.FrameworkID]float64{},
 	}
 }
 
+// later queues the framework's share for the worker; b.mu held.
+func (b *bandwidth) later(fw ids.FrameworkID) {
+	b.pending[fw] = true
+	b.poke()
+}
+
+// poke wakes the worker without waiting.
+func (b *bandwidth) poke() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
 // addTask records a live task's request (Mbit/s); a request of 0 is not
-// recorded. It takes effect once the task's container has started.
-func (b *bandwidth) addTask(fw ids.FrameworkID, c ids.ContainerID, t ids.TaskID, mbps float64) error {
+// recorded. It counts once the task's container has started.
+func (b *bandwidth) addTask(fw ids.FrameworkID, c ids.ContainerID, t ids.TaskID, mbps float64) {
 	if b == nil || mbps <= 0 {
-		return nil
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.tasks[bwTask{fw, c, t}] = mbps
-	return b.sync(fw)
+	if _, ok := b.containers[c]; ok {
+		b.later(fw)
+	}
 }
 
 // restore records a recovered task and its running container without
@@ -100,45 +127,48 @@ func (b *bandwidth) restore(fw ids.FrameworkID, c ids.ContainerID, cgroup uint64
 	}
 }
 
-// started records that a container exists, with its cgroup v2 id: its
-// tasks' requests now count and its cgroup is classified.
+// started records that a container exists, with its cgroup v2 id, and
+// applies its framework's share now: its tasks' requests count and its
+// cgroup is classified when started returns.
 func (b *bandwidth) started(fw ids.FrameworkID, c ids.ContainerID, cgroup uint64) error {
 	if b == nil {
 		return nil
 	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.containers[c] = bwContainer{fw, cgroup}
-	return b.sync(fw)
+	b.mu.Unlock()
+	return b.apply(fw)
 }
 
 // endTask forgets a task that reached a terminal state.
-func (b *bandwidth) endTask(fw ids.FrameworkID, c ids.ContainerID, t ids.TaskID) error {
+func (b *bandwidth) endTask(fw ids.FrameworkID, c ids.ContainerID, t ids.TaskID) {
 	if b == nil {
-		return nil
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := bwTask{fw, c, t}
-	if _, ok := b.tasks[k]; !ok {
-		return nil
+	if _, ok := b.tasks[k]; ok {
+		delete(b.tasks, k)
+		b.later(fw)
 	}
-	delete(b.tasks, k)
-	return b.sync(fw)
 }
 
 // endContainer forgets a container and its tasks (it was destroyed), and
-// removes its network namespace when it had one.
-func (b *bandwidth) endContainer(c ids.ContainerID) error {
+// has its network namespace removed when it had one.
+func (b *bandwidth) endContainer(c ids.ContainerID) {
 	if b == nil {
-		return nil
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	netErr := b.detachNet(c)
-	fw, ok := b.containers[c]
+	if _, ok := b.nets[c]; ok {
+		b.detach[c] = true
+		b.poke()
+	}
+	v, ok := b.containers[c]
 	if !ok {
-		return netErr
+		return
 	}
 	delete(b.containers, c)
 	for k := range b.tasks {
@@ -146,13 +176,13 @@ func (b *bandwidth) endContainer(c ids.ContainerID) error {
 			delete(b.tasks, k)
 		}
 	}
-	return errors.Join(netErr, b.sync(fw.fw))
+	b.later(v.fw)
 }
 
-// removeFramework forgets the framework and removes its class.
-func (b *bandwidth) removeFramework(fw ids.FrameworkID) error {
+// removeFramework forgets the framework; its class goes.
+func (b *bandwidth) removeFramework(fw ids.FrameworkID) {
 	if b == nil {
-		return nil
+		return
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -166,55 +196,12 @@ func (b *bandwidth) removeFramework(fw ids.FrameworkID) error {
 			delete(b.containers, c)
 		}
 	}
-	return b.sync(fw)
-}
-
-// sync applies the framework's share as the record now says; b.mu held.
-func (b *bandwidth) sync(fw ids.FrameworkID) error {
-	sum, want := b.share(fw)
-	var errs []error
-	for c, v := range b.added {
-		if v.fw == fw && want[c] != v {
-			if err := b.shaper.RemoveCgroup(v.cgroup); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			delete(b.added, c)
-		}
-	}
-	if sum <= 0 {
-		if _, ok := b.rates[fw]; ok {
-			if err := b.shaper.RemoveFramework(fw); err != nil {
-				errs = append(errs, err)
-			} else {
-				delete(b.rates, fw)
-				b.log.Info("bandwidth class removed", "framework_id", fw)
-			}
-		}
-		return b.logged(fw, errs)
-	}
-	if r, ok := b.rates[fw]; !ok || r != sum {
-		if err := b.shaper.SetFramework(fw, sum); err != nil {
-			return b.logged(fw, append(errs, err))
-		}
-		b.rates[fw] = sum
-		b.log.Info("bandwidth class set", "framework_id", fw, "rate_mbps", sum)
-	}
-	for c, v := range want {
-		if b.added[c] == v {
-			continue
-		}
-		if err := b.shaper.AddCgroup(v.cgroup, fw); err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		b.added[c] = v
-	}
-	return b.logged(fw, errs)
+	b.later(fw)
 }
 
 // share is what the record says the framework should have: its rate and
-// the cgroups to classify (started containers with a live request).
+// the cgroups to classify (started containers with a live request); b.mu
+// held.
 func (b *bandwidth) share(fw ids.FrameworkID) (float64, map[ids.ContainerID]bwContainer) {
 	var sum float64
 	want := map[ids.ContainerID]bwContainer{}
@@ -231,52 +218,8 @@ func (b *bandwidth) share(fw ids.FrameworkID) (float64, map[ids.ContainerID]bwCo
 	return sum, want
 }
 
-func (b *bandwidth) logged(fw ids.FrameworkID, errs []error) error {
-	err := errors.Join(errs...)
-	if err != nil {
-		b.log.Warn("apply bandwidth share", "framework_id", fw, "err", err)
-	}
-	return err
-}
-
-// reconcile makes the shaper exactly the record (after recovery: what the
-// agent recovered), in place.
-func (b *bandwidth) reconcile() error {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	want := map[ids.FrameworkID]netbw.Share{}
-	fws := map[ids.FrameworkID]bool{}
-	for k := range b.tasks {
-		fws[k.fw] = true
-	}
-	clear(b.added)
-	clear(b.rates)
-	for fw := range fws {
-		sum, cgs := b.share(fw)
-		if sum <= 0 {
-			continue
-		}
-		s := netbw.Share{RateMbps: sum}
-		for c, v := range cgs {
-			s.Cgroups = append(s.Cgroups, v.cgroup)
-			b.added[c] = v
-		}
-		slices.Sort(s.Cgroups)
-		want[fw] = s
-		b.rates[fw] = sum
-	}
-	if err := b.shaper.Reconcile(want); err != nil {
-		return fmt.Errorf("reconcile bandwidth classes: %w", err)
-	}
-	b.log.Info("bandwidth classes reconciled", "frameworks", len(want))
-	return nil
-}
-
 // containerLimit is the sum of the live requests of a container's tasks,
-// in Mbit/s (0: none); its framework is what shapes it.
+// in Mbit/s (0: none), and its framework.
 func (b *bandwidth) containerLimit(c ids.ContainerID) (ids.FrameworkID, float64) {
 	if b == nil {
 		return "", 0
@@ -291,14 +234,4 @@ func (b *bandwidth) containerLimit(c ids.ContainerID) (ids.FrameworkID, float64)
 		}
 	}
 	return fw, sum
-}
-
-// frameworks returns the frameworks with a class, sorted.
-func (b *bandwidth) frameworks() []ids.FrameworkID {
-	if b == nil {
-		return nil
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return slices.Sorted(maps.Keys(b.rates))
 }

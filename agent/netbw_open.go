@@ -41,7 +41,9 @@ func (a *Agent) openBandwidth() (*bandwidth, error) {
 	}
 	log := a.log.With("egress_interface", a.egress)
 	if a.shaper != nil {
-		return newBandwidth(a.shaper, a.networker, log), nil
+		b := newBandwidth(a.shaper, a.networker, log)
+		b.start()
+		return b, nil
 	}
 	if err := bpf.MountBPFFS(bpf.BPFFSPath); err != nil {
 		return nil, fmt.Errorf("mount bpffs for network/bandwidth: %w", err)
@@ -63,7 +65,9 @@ func (a *Agent) openBandwidth() (*bandwidth, error) {
 	}
 	log.Info("bandwidth isolation on", "link_bps", iso.LinkBitsPerSecond(), "egress_ceil", a.cfg.EgressCeil,
 		"network", a.cfg.NetworkName, "network_cidr", a.cfg.NetworkCIDR, "gateway", n.Gateway().String())
-	return newBandwidth(iso, n, log), nil
+	b := newBandwidth(iso, n, log)
+	b.start()
+	return b, nil
 }
 
 // closeBandwidth lets go of the shaper when the agent stops. With
@@ -77,6 +81,7 @@ func (a *Agent) closeBandwidth() {
 		return
 	}
 	b.closeOnce.Do(func() {
+		b.stop()
 		left, err := a.ctr.Containers()
 		keep := err != nil || len(left) > 0
 		if keep {
@@ -185,6 +190,6 @@ func (a *Agent) bandwidthTaskEnded(fw *framework, exec ids.ExecutorID, s *mesosp
 		return
 	}
 	if e := fw.executors[exec]; e != nil {
-		_ = a.bw.endTask(e.core.Framework, e.container, ids.TaskID(s.GetTaskId().GetValue()))
+		a.bw.endTask(e.core.Framework, e.container, ids.TaskID(s.GetTaskId().GetValue()))
 	}
 }

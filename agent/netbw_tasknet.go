@@ -61,19 +61,6 @@ func (a *Agent) attachTaskNet(c ids.ContainerID, limitMbps float64) (string, err
 	return tn.Netns, nil
 }
 
-// detachNet removes a container's namespace and veth; b.mu held.
-func (b *bandwidth) detachNet(c ids.ContainerID) error {
-	if _, ok := b.nets[c]; !ok || b.net == nil {
-		return nil
-	}
-	if err := b.net.Detach(c); err != nil {
-		b.log.Warn("detach container from its network", "container_id", c, "err", err)
-		return err
-	}
-	delete(b.nets, c)
-	return nil
-}
-
 // taskNetInfos is what a status update of the container says about its
 // network (Mesos's ContainerStatus.network_infos): its address on the
 // agent's network, nil for a task on the host's network.
@@ -125,11 +112,11 @@ func (b *bandwidth) recoverTaskNets(live map[ids.ContainerID]bool) error {
 	if err != nil {
 		return fmt.Errorf("list task networks: %w", err)
 	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	for _, tn := range found {
 		if live[tn.ID] {
+			b.mu.Lock()
 			b.nets[tn.ID] = tn
+			b.mu.Unlock()
 			continue
 		}
 		if err := b.net.Detach(tn.ID); err != nil {

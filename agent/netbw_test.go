@@ -120,13 +120,19 @@ func TestBandwidthRecordOrder(t *testing.T) {
 	b := newBandwidth(f, nil, testLogger())
 	// A request counts once its container exists; a new class comes
 	// before its cgroup, a cgroup leaves before its class shrinks or goes.
-	must(t, b.addTask("fw1", "c1", "t1", 20))
+	b.addTask("fw1", "c1", "t1", 20)
 	must(t, b.started("fw1", "c1", 101))
-	must(t, b.addTask("fw1", "c2", "t2", 30))
+	b.addTask("fw1", "c2", "t2", 30)
 	must(t, b.started("fw1", "c2", 102))
-	must(t, b.addTask("fw1", "c2", "t3", 0)) // no request: nothing changes
-	must(t, b.endTask("fw1", "c1", "t1"))
-	must(t, b.endContainer("c2"))
+	b.addTask("fw1", "c2", "t3", 0) // no request: nothing changes
+	b.endTask("fw1", "c1", "t1")
+	// The loop's changes wait for the worker: no kernel call on the loop.
+	if got := f.history(); strings.Contains(got, "rmcg") {
+		t.Fatalf("endTask applied before flush: %s", got)
+	}
+	must(t, b.flush())
+	b.endContainer("c2")
+	must(t, b.flush())
 	want := "set fw1 20; add 101 fw1; set fw1 50; add 102 fw1; rmcg 101; set fw1 30; rmcg 102; remove fw1"
 	if got := f.history(); got != want {
 		t.Fatalf("calls\n got %s\nwant %s", got, want)
@@ -139,12 +145,14 @@ func TestBandwidthRecordOrder(t *testing.T) {
 func TestBandwidthRemoveFramework(t *testing.T) {
 	f := newFakeShaper()
 	b := newBandwidth(f, nil, testLogger())
-	must(t, b.addTask("fw1", "c1", "t1", 20))
+	b.addTask("fw1", "c1", "t1", 20)
 	must(t, b.started("fw1", "c1", 101))
-	must(t, b.addTask("fw2", "c2", "t2", 50))
+	b.addTask("fw2", "c2", "t2", 50)
 	must(t, b.started("fw2", "c2", 102))
-	must(t, b.removeFramework("fw1"))
-	must(t, b.endTask("fw1", "c1", "t1")) // its terminal update afterwards: nothing left to do
+	b.removeFramework("fw1")
+	must(t, b.flush())
+	b.endTask("fw1", "c1", "t1") // its terminal update afterwards: nothing left to do
+	must(t, b.flush())
 	if got, want := f.history(), "set fw1 20; add 101 fw1; set fw2 50; add 102 fw2; rmcg 101; remove fw1"; got != want {
 		t.Fatalf("calls\n got %s\nwant %s", got, want)
 	}
@@ -157,7 +165,7 @@ func TestBandwidthFailedSetIsRetried(t *testing.T) {
 	f := newFakeShaper()
 	b := newBandwidth(f, nil, testLogger())
 	f.failSet = errors.New("netlink: no buffer space")
-	must(t, b.addTask("fw1", "c1", "t1", 20))
+	b.addTask("fw1", "c1", "t1", 20)
 	if err := b.started("fw1", "c1", 101); err == nil {
 		t.Fatal("a failed SetFramework was not reported")
 	}
@@ -165,7 +173,8 @@ func TestBandwidthFailedSetIsRetried(t *testing.T) {
 		t.Fatalf("a cgroup was added without its class: %s", f.history())
 	}
 	f.failSet = nil
-	must(t, b.addTask("fw1", "c1", "t2", 5)) // the next change applies the whole share
+	b.addTask("fw1", "c1", "t2", 5) // the next change applies the whole share
+	must(t, b.flush())
 	if got, want := f.history(), "set fw1 25; add 101 fw1"; got != want {
 		t.Fatalf("calls %s, want %s", got, want)
 	}
@@ -183,7 +192,8 @@ func TestBandwidthReconcile(t *testing.T) {
 		t.Fatalf("reconciled to %+v", f.reconcile)
 	}
 	// After recovery the record goes on from what it reconciled.
-	must(t, b.endTask("fw1", "c1", "t1"))
+	b.endTask("fw1", "c1", "t1")
+	must(t, b.flush())
 	if got, want := f.history(), "reconcile 1; rmcg 101; set fw1 30"; got != want {
 		t.Fatalf("calls %s, want %s", got, want)
 	}
