@@ -97,8 +97,12 @@ func (a *Agent) runTasks(st *state, m *internalpb.RunTasks) error {
 	fw.info = m.GetFrameworkInfo()
 	fw.shuttingDown = false
 	now := time.Now()
-	for _, t := range m.GetTasks() {
-		a.runTask(st, fw, t, m.GetExecutorInfo(), now)
+	if g := m.GetExecutorInfo(); g != nil {
+		a.runGroup(st, fw, m.GetTasks(), g, now)
+	} else {
+		for _, t := range m.GetTasks() {
+			a.runTask(st, fw, t, now)
+		}
 	}
 	if len(fw.executors) == 0 && st.sum.Len() == 0 {
 		delete(st.frameworks, fwID)
@@ -107,7 +111,7 @@ func (a *Agent) runTasks(st *state, m *internalpb.RunTasks) error {
 	return nil
 }
 
-func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *mesospb.ExecutorInfo, now time.Time) {
+func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, now time.Time) {
 	fwID := ids.FrameworkID(fw.info.GetId().GetValue())
 	tid := ids.TaskID(t.GetTaskId().GetValue())
 	if _, e := st.findTask(fwID, tid); e != nil {
@@ -140,9 +144,6 @@ func (a *Agent) runTask(st *state, fw *framework, t *mesospb.TaskInfo, group *me
 	switch {
 	case tid == "":
 		fail("task_id is empty")
-		return
-	case group != nil:
-		fail("LAUNCH_GROUP is not supported by this agent yet")
 		return
 	case (t.Command == nil) == (t.Executor == nil):
 		fail("Task must have exactly one of 'command' and 'executor'")
