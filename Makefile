@@ -7,6 +7,12 @@ GO           ?= go
 BIN          := bin/cairn
 GIT_SHA      := $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS      := -X github.com/cairnhq/cairn/version.GitSHA=$(GIT_SHA)
+# A static binary: every task starts it twice (as its container's init and
+# as its command executor), and skipping the dynamic loader saves 0.45 ms
+# of CPU per start (10 %, perf stat of `cairn version`). The netgo and
+# osusergo tags keep glibc's NSS out, which cannot work statically; the
+# only C left is libcontainer's nsenter.
+STATIC       := -tags netgo,osusergo -ldflags "$(LDFLAGS) -extldflags=-static"
 GOTEST_FLAGS ?= -count=1 -timeout 40m
 export CGO_ENABLED := 1
 
@@ -38,7 +44,7 @@ deps:
 	$(GO) mod download
 
 build: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cairn
+	$(GO) build $(STATIC) -o $(BIN) ./cmd/cairn
 
 run: build
 	./$(BIN) dev

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -24,7 +25,9 @@ const (
 	maxRecord = 16 << 20 // no checkpoint record is anywhere near this
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is built on first use, not at package init: the binary that
+// links this package also starts as every container's init and executor.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // ErrCorrupt marks a checkpoint file that failed its checks.
 var ErrCorrupt = errors.New("corrupt checkpoint")
@@ -40,7 +43,7 @@ func appendRecord(buf []byte, kind byte, payload []byte) []byte {
 	var h [headerLen]byte
 	binary.LittleEndian.PutUint32(h[0:4], uint32(len(payload)))
 	h[4] = kind
-	crc := crc32.Update(crc32.Checksum([]byte{kind}, castagnoli), castagnoli, payload)
+	crc := crc32.Update(crc32.Checksum([]byte{kind}, castagnoli()), castagnoli(), payload)
 	binary.LittleEndian.PutUint32(h[5:9], crc)
 	buf = append(buf, h[:]...)
 	return append(buf, payload...)
@@ -85,7 +88,7 @@ func decode(data []byte) (decoded, error) {
 			return d, nil
 		}
 		payload := rest[headerLen : headerLen+n]
-		crc := crc32.Update(crc32.Checksum([]byte{kind}, castagnoli), castagnoli, payload)
+		crc := crc32.Update(crc32.Checksum([]byte{kind}, castagnoli()), castagnoli(), payload)
 		end := off + headerLen + n
 		if crc != want {
 			if end == len(data) {

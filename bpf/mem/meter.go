@@ -14,7 +14,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -57,9 +56,7 @@ func Open() (*Meter, error) {
 	if err := bpf.Require(Needs...); err != nil {
 		return nil, fmt.Errorf("open mem meter: %w", err)
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("open mem meter: %w", err)
-	}
+	bpf.RemoveMemlock()
 	m := &Meter{events: make(chan OOMEvent, 64), done: make(chan struct{}), page: uint64(os.Getpagesize())}
 	if err := loadMemObjects(&m.objs, nil); err != nil {
 		return nil, fmt.Errorf("load mem meter: %w", err)

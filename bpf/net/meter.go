@@ -10,7 +10,6 @@ import (
 	"github.com/cairnhq/cairn/bpf"
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
 )
 
 // Needs lists the kernel features Open requires.
@@ -35,9 +34,7 @@ func Open(cgroupRoot string) (*Meter, error) {
 	if err := bpf.Require(Needs...); err != nil {
 		return nil, fmt.Errorf("open net meter: %w", err)
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("open net meter: %w", err)
-	}
+	bpf.RemoveMemlock()
 	m := &Meter{}
 	if err := loadNetObjects(&m.objs, nil); err != nil {
 		return nil, fmt.Errorf("load net meter: %w", err)

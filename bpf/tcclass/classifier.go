@@ -11,7 +11,6 @@ import (
 
 	"github.com/cairnhq/cairn/bpf"
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/rlimit"
 )
 
 // Major is the HTB handle major of Cairn's trees ("ca1:"); a class id is
@@ -46,9 +45,7 @@ func Load(pinDir string) (*Classifier, error) {
 	if err := Probe(); err != nil {
 		return nil, fmt.Errorf("load tc classifier: %w", err)
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("load tc classifier: %w", err)
-	}
+	bpf.RemoveMemlock()
 	// The nearest existing ancestor must be on a bpffs: MkdirAll on
 	// sysfs (no bpffs mounted at /sys/fs/bpf) would fail less clearly.
 	existing := pinDir

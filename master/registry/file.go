@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -24,7 +25,9 @@ const formatVersion = 1
 // headerSize: magic, then version, payload length and CRC-32C as uint32 BE.
 const headerSize = len(magic) + 12
 
-var crcTable = crc32.MakeTable(crc32.Castagnoli)
+// crcTable is built on first use, not at package init: the binary that
+// links this package also starts as every container's init and executor.
+var crcTable = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // encode frames st for the file.
 func encode(st *State) ([]byte, error) {
@@ -36,7 +39,7 @@ func encode(st *State) ([]byte, error) {
 	copy(buf, magic)
 	binary.BigEndian.PutUint32(buf[8:], formatVersion)
 	binary.BigEndian.PutUint32(buf[12:], uint32(len(payload)))
-	binary.BigEndian.PutUint32(buf[16:], crc32.Checksum(payload, crcTable))
+	binary.BigEndian.PutUint32(buf[16:], crc32.Checksum(payload, crcTable()))
 	return append(buf, payload...), nil
 }
 
@@ -57,7 +60,7 @@ func decode(buf []byte) (*State, error) {
 	if uint64(len(payload)) != uint64(n) {
 		return nil, fmt.Errorf("truncated or padded: payload is %d bytes, header says %d", len(payload), n)
 	}
-	if sum := crc32.Checksum(payload, crcTable); sum != binary.BigEndian.Uint32(buf[16:]) {
+	if sum := crc32.Checksum(payload, crcTable()); sum != binary.BigEndian.Uint32(buf[16:]) {
 		return nil, errors.New("checksum mismatch (corrupt)")
 	}
 	st := &State{}
