@@ -218,10 +218,11 @@ func (a *Agent) containerStatuses(ctx context.Context) ([]*agentpb.Response_GetC
 	out := make([]*agentpb.Response_GetContainers_Container, 0, len(rows))
 	for _, rw := range rows {
 		c := &agentpb.Response_GetContainers_Container{
-			FrameworkId:     &mesospb.FrameworkID{Value: proto.String(string(rw.fw))},
-			ExecutorId:      &mesospb.ExecutorID{Value: proto.String(string(rw.exec))},
-			ContainerId:     &mesospb.ContainerID{Value: proto.String(string(rw.container))},
-			ContainerStatus: &mesospb.ContainerStatus{ContainerId: &mesospb.ContainerID{Value: proto.String(string(rw.container))}},
+			FrameworkId: &mesospb.FrameworkID{Value: proto.String(string(rw.fw))},
+			ExecutorId:  &mesospb.ExecutorID{Value: proto.String(string(rw.exec))},
+			ContainerId: &mesospb.ContainerID{Value: proto.String(string(rw.container))},
+			ContainerStatus: &mesospb.ContainerStatus{ContainerId: &mesospb.ContainerID{Value: proto.String(string(rw.container))},
+				NetworkInfos: a.taskNetInfos(rw.container)},
 		}
 		if rw.name != "" {
 			c.ExecutorName = proto.String(rw.name)

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/cairnhq/cairn/api"
+	"github.com/cairnhq/cairn/api/agentpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/containerizer"
 	"github.com/cairnhq/cairn/ids"
@@ -90,6 +92,15 @@ func TestTaskOwnNetwork(t *testing.T) {
 		}
 	}
 
+	var cs []*agentpb.Response_GetContainers_Container
+	eventually(t, "container in GET_CONTAINERS", func() bool {
+		_, r, _ := ta.opCall(t, api.JSON, &agentpb.Call{Type: agentpb.Call_GET_CONTAINERS.Enum()})
+		cs = r.GetGetContainers().GetContainers()
+		return len(cs) == 1
+	})
+	if ni := cs[0].GetContainerStatus().GetNetworkInfos(); len(ni) != 1 || ni[0].GetIpAddresses()[0].GetIpAddress() != "10.201.0.2" {
+		t.Fatalf("GET_CONTAINERS network_infos %v", ni)
+	}
 	ctr.exit(spec.ID, containerizer.Exit{Code: 1})
 	u := m.next(t)
 	expectUpdate(t, u, "t1", mesospb.TaskState_TASK_FAILED)
