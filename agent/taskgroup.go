@@ -58,12 +58,18 @@ func (a *Agent) runGroup(st *state, fw *framework, tasks []*mesospb.TaskInfo, ex
 	}
 	var sum resources.Resources
 	var netMbps []float64
+	seen := make(map[ids.TaskID]bool, len(tasks))
 	for _, t := range tasks {
 		tid := ids.TaskID(t.GetTaskId().GetValue())
 		if tid == "" {
 			failAll("task_id is empty")
 			return
 		}
+		if seen[tid] {
+			failAll("Task " + string(tid) + " appears twice in the task group")
+			return
+		}
+		seen[tid] = true
 		if _, known := st.findTask(fwID, tid); known != nil {
 			failAll("Task " + string(tid) + " already exists on this agent")
 			return
