@@ -10,7 +10,6 @@ import (
 	"github.com/cairnhq/cairn/api/internalpb"
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/containerizer"
-	cairnexec "github.com/cairnhq/cairn/executor"
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/resources"
 	"google.golang.org/protobuf/proto"
@@ -18,13 +17,7 @@ import (
 
 // apply performs the effects the core returned for e.
 func (a *Agent) apply(st *state, fw *framework, e *executor, effs []task.Effect) {
-	if defaultExecutor(e) {
-		// The default executor takes its tasks as task groups.
-		var group *executorpb.Event
-		if group, effs = launchGroupEvents(effs); group != nil {
-			a.sendEvent(e, group)
-		}
-	}
+	effs = a.sendLaunchGroup(e, effs)
 	for _, eff := range effs {
 		switch eff := eff.(type) {
 		case task.SendLaunch:
@@ -288,15 +281,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 	req.memMB += execRes.Scalar("mem")
 	req.netMbps += execRes.Scalar(netbwResource)
 	if execInfo.GetType() == mesospb.ExecutorInfo_DEFAULT {
-		// Cairn's default executor for task groups (t stands for the
-		// whole group): no task cgroup of its own, the tasks share the
-		// container's limits as Mesos's nested containers share their
-		// executor's cgroups by default (share_cgroups).
-		req.uris = nil
-		req.args = []string{"/.cairn/cairn", "executor"}
-		req.env = []string{"GOMAXPROCS=1", cairnexec.ExecutorTypeEnv + "=default"}
-		req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
-		return req, nil
+		return a.defaultExecutorRequest(req), nil
 	}
 	cmd := execInfo.GetCommand()
 	if cmd.GetShell() {

@@ -8,6 +8,8 @@ import (
 	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api/executorpb"
 	"github.com/cairnhq/cairn/api/mesospb"
+	"github.com/cairnhq/cairn/containerizer"
+	cairnexec "github.com/cairnhq/cairn/executor"
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/resources"
 	"google.golang.org/protobuf/proto"
@@ -181,6 +183,36 @@ func groupAsTask(tasks []*mesospb.TaskInfo) *mesospb.TaskInfo {
 		out.Resources = append(out.Resources, t.GetResources()...)
 	}
 	return out
+}
+
+// defaultExecutorRequest completes the container request of a default
+// executor, whose cpus and mem the caller summed (the executor's and the
+// group's). There is no task cgroup (quotaCPUs): the tasks share the
+// container's limits, as Mesos's nested containers share their executor's
+// cgroups by default (share_cgroups). Nothing is fetched: a default
+// executor has no command of its own.
+func (a *Agent) defaultExecutorRequest(req containerRequest) containerRequest {
+	req.uris = nil
+	req.args = []string{"/.cairn/cairn", "executor"}
+	// One scheduler thread is plenty for the executor; it strips the
+	// variable from its tasks' environment.
+	req.env = []string{"GOMAXPROCS=1", cairnexec.ExecutorTypeEnv + "=default"}
+	req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
+	return req
+}
+
+// sendLaunchGroup sends a default executor its new tasks as one
+// LAUNCH_GROUP and returns the other effects; for other executors it
+// returns effs unchanged.
+func (a *Agent) sendLaunchGroup(e *executor, effs []task.Effect) []task.Effect {
+	if !defaultExecutor(e) {
+		return effs
+	}
+	group, rest := launchGroupEvents(effs)
+	if group != nil {
+		a.sendEvent(e, group)
+	}
+	return rest
 }
 
 // launchGroupEvents turns the SendLaunch effects for a default executor
