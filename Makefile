@@ -55,7 +55,7 @@ vet:
 # Every test. Kernel tests need root; with CAIRN_REQUIRE_KERNEL=1 (CI) a kernel
 # test that cannot run fails instead of skipping. The end-to-end tests use the
 # binary built here.
-test: build vet bpf-check
+test: build vet bpf-check proto-check
 	CAIRN_BIN=$(CURDIR)/$(BIN) $(GO) test $(GOTEST_FLAGS) ./...
 
 test-unit:
@@ -64,6 +64,12 @@ test-unit:
 proto:
 	@dpkg -s $(DEB_PROTO) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(DEB_PROTO); }
 	$(GO) generate ./api/...
+
+# Checks the committed generated protobuf code matches the .proto files:
+# regenerates it in place and fails on any difference but the version lines
+# protoc-gen-go writes.
+proto-check: proto
+	git diff --exit-code -I '^//[[:space:]]+protoc' -I '^//[[:space:]]+protoc-gen-go' -- api
 
 # Installs bin/cairn to $(PREFIX)/bin and the systemd units (see deploy/).
 install: build
