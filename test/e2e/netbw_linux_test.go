@@ -138,6 +138,36 @@ func TestNetworkBandwidthShares(t *testing.T) {
 	}
 }
 
+// TestNetworkBandwidthBorrows: with the default --egress_ceil=link, a
+// framework alone on the link borrows what nobody uses: its task of
+// 20 Mbit/s gets nearly the whole 100.
+func TestNetworkBandwidthBorrows(t *testing.T) {
+	e := newEnv(t, 1)
+	n := e.c.Node(0)
+	e.startMaster(0)
+	e.startAgent("agent", 0, n.Addr(5050),
+		"--isolation=cgroups/cpu,cgroups/mem,cgroups/pids,network/bandwidth",
+		"--egress_interface=eth0", "--resources=network_bandwidth:100")
+	e.waitAgents(0, 1)
+	s := newSink(t, e.c.HostIP.String())
+	send := fmt.Sprintf("exec cat /dev/zero > /dev/tcp/%s/%d", e.c.HostIP, s.port())
+	p := n.Start("run-bw20", []string{e.bin, "run", "--master=" + n.Addr(5050), "--cpus=0.2", "--mem=64",
+		"--network_bandwidth=20", "--", "bash", "-c", send}, nil)
+	t.Cleanup(func() { _ = p.Kill(syscall.SIGTERM) })
+	cluster.Eventually(t, startTimeout, func() error {
+		if s.bytes.Load() == 0 {
+			return fmt.Errorf("no bytes yet\n%s", p.Log())
+		}
+		return nil
+	})
+	got := measure(s.bytes.Load, 3*time.Second, 6*time.Second)
+	link := 100 * goodputPerRate
+	t.Logf("framework with 20 Mbit/s alone on a link of 100: goodput %.2f Mbit/s (the link: %.2f)", got, link)
+	if got < 0.9*link || got > 1.05*link {
+		t.Errorf("goodput %.2f Mbit/s, want at least 90 %% of the link's %.2f: idle bandwidth is not borrowed", got, link)
+	}
+}
+
 func agentGetBody(t *testing.T, addr, path string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
