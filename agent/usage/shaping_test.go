@@ -42,6 +42,9 @@ func TestShapingInSamples(t *testing.T) {
 	if len(p) != 1 || p[0].GetId() != "egress" || p[0].GetRatebps() != 1_500_000 || p[0].GetDrops() != 1 {
 		t.Fatalf("proto %v", p)
 	}
+	if pr := v.Latest.Proto(); pr.GetNetTxRateLimit() != 2_500_000 || pr.NetRxRateLimit != nil {
+		t.Fatalf("proto rate limits %v %v", pr.NetTxRateLimit, pr.NetRxRateLimit)
+	}
 	js, err := json.Marshal(st)
 	if err != nil {
 		t.Fatal(err)

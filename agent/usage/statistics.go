@@ -159,6 +159,12 @@ func (s *Sample) Proto() *mesospb.ResourceStatistics {
 		out.NetRxBytes, out.NetRxPackets = proto.Uint64(s.NetRxBytes), proto.Uint64(s.NetRxPackets)
 		out.NetTxBytes, out.NetTxPackets = proto.Uint64(s.NetTxBytes), proto.Uint64(s.NetTxPackets)
 	}
+	if s.Shaping.TxRateLimit > 0 {
+		out.NetTxRateLimit = proto.Uint64(s.Shaping.TxRateLimit)
+	}
+	if s.Shaping.RxRateLimit > 0 {
+		out.NetRxRateLimit = proto.Uint64(s.Shaping.RxRateLimit)
+	}
 	for _, c := range s.Shaping.Classes {
 		out.NetTrafficControlStatistics = append(out.NetTrafficControlStatistics, &mesospb.TrafficControlStatistics{
 			Id: proto.String(c.ID), Backlog: proto.Uint64(c.Backlog), Bytes: proto.Uint64(c.Bytes),

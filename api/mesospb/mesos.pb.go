@@ -5292,9 +5292,14 @@ type ResourceStatistics struct {
 	MemRssPeakBytes *uint64 `protobuf:"varint,1006,opt,name=mem_rss_peak_bytes,json=memRssPeakBytes" json:"mem_rss_peak_bytes,omitempty"`
 	// OOM kills in the container (also counted without eBPF, from the memory
 	// cgroup).
-	MemOomKills   *uint64 `protobuf:"varint,1007,opt,name=mem_oom_kills,json=memOomKills" json:"mem_oom_kills,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MemOomKills *uint64 `protobuf:"varint,1007,opt,name=mem_oom_kills,json=memOomKills" json:"mem_oom_kills,omitempty"`
+	// The container's bandwidth limits (network/bandwidth isolation), in
+	// bytes per second, under the names Mesos's /monitor/statistics uses;
+	// absent when not limited.
+	NetTxRateLimit *uint64 `protobuf:"varint,1008,opt,name=net_tx_rate_limit,json=netTxRateLimit" json:"net_tx_rate_limit,omitempty"`
+	NetRxRateLimit *uint64 `protobuf:"varint,1009,opt,name=net_rx_rate_limit,json=netRxRateLimit" json:"net_rx_rate_limit,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ResourceStatistics) Reset() {
@@ -5694,6 +5699,20 @@ func (x *ResourceStatistics) GetMemRssPeakBytes() uint64 {
 func (x *ResourceStatistics) GetMemOomKills() uint64 {
 	if x != nil && x.MemOomKills != nil {
 		return *x.MemOomKills
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetNetTxRateLimit() uint64 {
+	if x != nil && x.NetTxRateLimit != nil {
+		return *x.NetTxRateLimit
+	}
+	return 0
+}
+
+func (x *ResourceStatistics) GetNetRxRateLimit() uint64 {
+	if x != nil && x.NetRxRateLimit != nil {
+		return *x.NetRxRateLimit
 	}
 	return 0
 }
@@ -13717,7 +13736,7 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\vlimit_bytes\x18\x03 \x01(\x04R\n" +
 	"limitBytes\x12\x1d\n" +
 	"\n" +
-	"used_bytes\x18\x04 \x01(\x04R\tusedBytes\"\xd4\x14\n" +
+	"used_bytes\x18\x04 \x01(\x04R\tusedBytes\"\xac\x15\n" +
 	"\x12ResourceStatistics\x12\x1c\n" +
 	"\ttimestamp\x18\x01 \x02(\x01R\ttimestamp\x12\x1c\n" +
 	"\tprocesses\x18\x1e \x01(\rR\tprocesses\x12\x18\n" +
@@ -13775,7 +13794,9 @@ const file_mesos_v1_mesos_proto_rawDesc = "" +
 	"\x15cpus_context_switches\x18\xec\a \x01(\x04R\x13cpusContextSwitches\x12J\n" +
 	"!cpus_involuntary_context_switches\x18\xed\a \x01(\x04R\x1ecpusInvoluntaryContextSwitches\x12,\n" +
 	"\x12mem_rss_peak_bytes\x18\xee\a \x01(\x04R\x0fmemRssPeakBytes\x12#\n" +
-	"\rmem_oom_kills\x18\xef\a \x01(\x04R\vmemOomKills\"\xc5\x04\n" +
+	"\rmem_oom_kills\x18\xef\a \x01(\x04R\vmemOomKills\x12*\n" +
+	"\x11net_tx_rate_limit\x18\xf0\a \x01(\x04R\x0enetTxRateLimit\x12*\n" +
+	"\x11net_rx_rate_limit\x18\xf1\a \x01(\x04R\x0enetRxRateLimit\"\xc5\x04\n" +
 	"\rResourceUsage\x12>\n" +
 	"\texecutors\x18\x01 \x03(\v2 .mesos.v1.ResourceUsage.ExecutorR\texecutors\x12(\n" +
 	"\x05total\x18\x02 \x03(\v2\x12.mesos.v1.ResourceR\x05total\x1a\xc9\x03\n" +
