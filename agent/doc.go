@@ -29,5 +29,14 @@
 // (sandboxes; the agent id and checkpoints in <work_dir>/meta, written
 // synchronously by the state loop, fsync included).
 //
+// Usage (agent/usage, meters*.go): the eBPF meters and cgroup counters are
+// read once a second by one sampling goroutine into per-container rings;
+// /monitor/statistics, /monitor/history, /metrics and GET_CONTAINERS read
+// the latest round. Bandwidth isolation (network/bandwidth, netbw*.go):
+// netlink and bpf syscalls through isolators/netbw; changes the loop decides
+// are queued to one worker goroutine, except the join of a starting
+// container, which its launch goroutine applies before the executor can
+// report the task running.
+//
 // Every goroutine the Agent starts is waited for before Run returns.
 package agent
