@@ -150,6 +150,11 @@ func cgroupResources(l isolators.Limits, swapLimit bool) *cgroups.Resources {
 		CpuPeriod:  l.CPUPeriodUs,
 		Memory:     l.MemoryBytes,
 		MemorySwap: l.MemorySwapBytes,
+		// Mesos's cgroups/mem sets the soft limit to the container's
+		// memory too (mem_soft_limit_bytes reports it): on v1 reclaim under
+		// host pressure pushes containers above it first, on v2 it is
+		// memory.low, protection up to what the container asked for.
+		MemoryReservation: l.MemoryBytes,
 	}
 	if !swapLimit {
 		// Without swap accounting the memsw file is missing and writing

@@ -17,7 +17,7 @@ import (
 const userHZ = 100
 
 // Counters reads the part of Usage the agent samples every second, from the
-// fewest cgroup files: 9 reads (10 with a nested task cgroup), where Usage (libcontainer's GetStats) reads
+// fewest cgroup files: 10 reads (11 with a nested task cgroup), where Usage (libcontainer's GetStats) reads
 // every statistic of every controller (about 40 files on a v1 host, ~5x the
 // time). MemMaxUsageBytes is left zero. It fails like Usage for a container
 // that is gone, and with an error from the file read for one whose cgroups
@@ -133,6 +133,9 @@ func (r *counterReader) v1(dirs map[string]string, u *Usage) {
 	if lim := r.uint(mem, "memory.limit_in_bytes"); lim < unlimited {
 		u.MemLimitBytes = lim
 	}
+	if soft := r.uint(mem, "memory.soft_limit_in_bytes"); soft < unlimited {
+		u.MemSoftLimitBytes = soft
+	}
 	r.keyed(mem, "memory.stat", func(k string, v uint64) {
 		switch k {
 		case "total_rss":
@@ -143,6 +146,8 @@ func (r *counterReader) v1(dirs map[string]string, u *Usage) {
 			u.MemMappedFileBytes = v
 		case "total_swap":
 			u.MemSwapBytes = v
+		case "total_unevictable":
+			u.MemUnevictableBytes = v
 		}
 	})
 	r.keyed(mem, "memory.oom_control", func(k string, v uint64) {
@@ -188,6 +193,7 @@ func (r *counterReader) v2(dir string, u *Usage) {
 	})
 	u.MemTotalBytes = r.uint(dir, "memory.current")
 	u.MemLimitBytes = r.uint(dir, "memory.max") // "max" reads as 0: no limit
+	u.MemSoftLimitBytes = r.uint(dir, "memory.low")
 	r.keyed(dir, "memory.stat", func(k string, v uint64) {
 		switch k {
 		case "anon":
@@ -196,6 +202,8 @@ func (r *counterReader) v2(dir string, u *Usage) {
 			u.MemFileBytes = v
 		case "file_mapped":
 			u.MemMappedFileBytes = v
+		case "unevictable":
+			u.MemUnevictableBytes = v
 		}
 	})
 	if _, err := os.Stat(filepath.Join(dir, "memory.swap.current")); err == nil {

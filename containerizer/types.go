@@ -100,14 +100,16 @@ type Usage struct {
 	CPUThrottled        uint64 // periods throttled (cpus_nr_throttled)
 	CPUThrottledSeconds float64
 
-	MemTotalBytes      uint64 // current usage (mem_total_bytes)
-	MemLimitBytes      uint64
-	MemMaxUsageBytes   uint64 // peak usage
-	MemRSSBytes        uint64 // anonymous memory (mem_rss_bytes, mem_anon_bytes)
-	MemFileBytes       uint64 // page cache (mem_file_bytes, mem_cache_bytes)
-	MemMappedFileBytes uint64
-	MemSwapBytes       uint64
-	OOMKills           uint64
+	MemTotalBytes       uint64 // current usage (mem_total_bytes)
+	MemLimitBytes       uint64
+	MemSoftLimitBytes   uint64 // memory.soft_limit_in_bytes (v1), memory.low (v2); 0 when none
+	MemMaxUsageBytes    uint64 // peak usage
+	MemRSSBytes         uint64 // anonymous memory (mem_rss_bytes, mem_anon_bytes)
+	MemFileBytes        uint64 // page cache (mem_file_bytes, mem_cache_bytes)
+	MemMappedFileBytes  uint64
+	MemSwapBytes        uint64
+	MemUnevictableBytes uint64 // memory.stat unevictable (mlocked, ramfs)
+	OOMKills            uint64
 
 	Processes uint64
 	Threads   uint64
