@@ -73,6 +73,9 @@ type Config struct {
 	// counters only) or "auto" (eBPF when the meters load, else cgroup
 	// counters with a warning).
 	UsageSource string
+	// ContainerDiskWatchInterval (--container_disk_watch_interval) is how
+	// often each sandbox's disk use is measured (disk_used_bytes).
+	ContainerDiskWatchInterval time.Duration
 
 	// Not flags.
 
@@ -137,6 +140,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 	fs.String(&c.NetworkCIDR, "network_cidr", netbw.DefaultCIDR.String(), "addresses of tasks with their own network namespace (network/bandwidth); the bridge takes the first")
 	fs.String(&c.NetworkName, "network_name", DefaultNetworkName, "name in a task's ContainerInfo.network_infos that gives it its own network namespace (network/bandwidth)")
 	fs.String(&c.UsageSource, "usage_source", UsageSourceAuto, "what per-task usage is measured with: ebpf (eBPF meters, refuse to start without them), cgroups (cgroup counters only), auto (eBPF when the meters load, else cgroup counters)")
+	fs.Duration(&c.ContainerDiskWatchInterval, "container_disk_watch_interval", 15*time.Second, "how often each container's sandbox disk use is measured")
 	c.Flags = fs.Values
 }
 
@@ -215,6 +219,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxConcurrentLaunches <= 0 {
 		c.MaxConcurrentLaunches = 2 * runtime.NumCPU()
+	}
+	if c.ContainerDiskWatchInterval <= 0 {
+		c.ContainerDiskWatchInterval = 15 * time.Second
 	}
 	if c.AvailabilityDebounce <= 0 {
 		c.AvailabilityDebounce = 200 * time.Millisecond
