@@ -43,6 +43,10 @@ type Sources struct {
 	// Shaping, when set, is the bandwidth isolation's view of each
 	// container (rate limits and traffic control classes).
 	Shaping ShapingSource
+	// Pressure, when set, counts memory pressure events; Disk, when set,
+	// knows the size of each sandbox.
+	Pressure PressureSource
+	Disk     DiskSource
 }
 
 // Reading is what one round read about one container.
@@ -114,6 +118,9 @@ func Read(src Sources, targets []Target) Round {
 			rd.Shaping = &sh
 		}
 		rd.Counters, rd.Err = src.Cgroups.Counters(t.Container)
+		if rd.Err == nil {
+			src.memDisk(t, &rd.Counters)
+		}
 		if t.CgroupID == 0 {
 			continue
 		}

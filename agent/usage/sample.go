@@ -20,8 +20,22 @@ type Counters struct {
 	MemFile            uint64 // page cache (mem_file_bytes, mem_cache_bytes)
 	MemMappedFile      uint64
 	MemSwap            uint64
+	MemSoftLimit       uint64 // memory.soft_limit_in_bytes (v1) or memory.low (v2)
+	MemUnevictable     uint64
 	OOMKills           uint64 // the memory cgroup's count of OOM kills
 	Processes, Threads uint64
+
+	// Filled by Read from the other sources (memdisk.go), not the cgroup
+	// counters.
+
+	// Pressure counts memory pressure events since the container was first
+	// watched; HasPressure is false where they are not counted (cgroup v2).
+	Pressure    Pressure
+	HasPressure bool
+	// DiskLimit is the container's disk resource in bytes (0: none), and
+	// DiskUsed the size of its sandbox when last measured (HasDiskUsed).
+	DiskLimit, DiskUsed uint64
+	HasDiskUsed         bool
 }
 
 // Labels name what runs in a container, for readers of the samples.
@@ -41,6 +55,10 @@ type Target struct {
 	// meters; 0 when unknown (the container then has no eBPF figures).
 	CgroupID  uint64
 	CPUsLimit float64
+	// DiskLimit is the container's disk resource in bytes (0: none); Sandbox
+	// its sandbox directory on the host, whose size is disk_used_bytes.
+	DiskLimit uint64
+	Sandbox   string
 	Labels
 }
 

@@ -28,6 +28,14 @@ type Statistics struct {
 	MemCacheBytes      uint64 `json:"mem_cache_bytes"`
 	MemMappedFileBytes uint64 `json:"mem_mapped_file_bytes"`
 	MemSwapBytes       uint64 `json:"mem_swap_bytes"`
+	// Set by memDiskStatistics (memdisk.go).
+	MemSoftLimitBytes          uint64  `json:"mem_soft_limit_bytes"`
+	MemUnevictableBytes        uint64  `json:"mem_unevictable_bytes"`
+	MemLowPressureCounter      *uint64 `json:"mem_low_pressure_counter,omitempty"`
+	MemMediumPressureCounter   *uint64 `json:"mem_medium_pressure_counter,omitempty"`
+	MemCriticalPressureCounter *uint64 `json:"mem_critical_pressure_counter,omitempty"`
+	DiskLimitBytes             *uint64 `json:"disk_limit_bytes,omitempty"`
+	DiskUsedBytes              *uint64 `json:"disk_used_bytes,omitempty"`
 
 	NetRxBytes   *uint64 `json:"net_rx_bytes,omitempty"`
 	NetRxPackets *uint64 `json:"net_rx_packets,omitempty"`
@@ -97,6 +105,7 @@ func (s *Sample) Statistics() Statistics {
 		MemRSSPeakBytes:       s.RSSPeak,
 		MemOOMKills:           s.OOMKills,
 	}
+	s.memDiskStatistics(&out)
 	if s.Shaped {
 		sh := s.Shaping
 		if sh.TxRateLimit > 0 {
@@ -155,6 +164,7 @@ func (s *Sample) Proto() *mesospb.ResourceStatistics {
 		MemRssPeakBytes:       proto.Uint64(s.RSSPeak),
 		MemOomKills:           proto.Uint64(s.OOMKills),
 	}
+	s.memDiskProto(out)
 	if s.Net {
 		out.NetRxBytes, out.NetRxPackets = proto.Uint64(s.NetRxBytes), proto.Uint64(s.NetRxPackets)
 		out.NetTxBytes, out.NetTxPackets = proto.Uint64(s.NetTxBytes), proto.Uint64(s.NetTxPackets)

@@ -29,6 +29,7 @@ func (s *Sample) AppendJSON(b []byte) []byte {
 	b = appendUintKey(b, "mem_cache_bytes", s.MemFile)
 	b = appendUintKey(b, "mem_mapped_file_bytes", s.MemMappedFile)
 	b = appendUintKey(b, "mem_swap_bytes", s.MemSwap)
+	b = s.appendMemDiskJSON(b)
 	if s.Net {
 		b = appendUintKey(b, "net_rx_bytes", s.NetRxBytes)
 		b = appendUintKey(b, "net_rx_packets", s.NetRxPackets)
