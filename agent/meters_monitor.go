@@ -20,6 +20,11 @@ type usageMonitor struct {
 	meters *meters
 	src    usage.Sources
 	oomWG  sync.WaitGroup
+	// pressure and disk feed the memory pressure counters and the
+	// sandbox sizes (nil before startMemDisk, and pressure on a
+	// containerizer that cannot count pressure).
+	pressure *pressureWatches
+	disk     *diskWatch
 
 	// cgroups caches resolved cgroup ids (0: none); sampler goroutine only.
 	cgroups map[ids.ContainerID]uint64
@@ -83,9 +88,16 @@ func openUsage(mode string, ctr Containerizer, injected bool, log *slog.Logger) 
 	return u, nil
 }
 
-// close detaches the meters and waits for the OOM reader; idempotent.
+// close closes the pressure listeners, detaches the meters and waits for
+// the OOM reader; idempotent.
 func (u *usageMonitor) close() {
-	if u == nil || u.meters == nil {
+	if u == nil {
+		return
+	}
+	if u.pressure != nil {
+		u.pressure.close()
+	}
+	if u.meters == nil {
 		return
 	}
 	if err := u.meters.close(); err != nil {

@@ -12,6 +12,8 @@ import (
 
 // sampleUsage runs a sampling round every usageInterval until ctx ends.
 func (a *Agent) sampleUsage(ctx context.Context) {
+	stop := a.usage.startMemDisk(ctx, a.cfg.ContainerDiskWatchInterval)
+	defer stop()
 	t := time.NewTicker(usageInterval)
 	defer t.Stop()
 	for {
@@ -44,6 +46,8 @@ func usageTargets(st *state) []usage.Target {
 			t := usage.Target{
 				Container: e.container,
 				CPUsLimit: e.cpus,
+				DiskLimit: diskBytes(e),
+				Sandbox:   e.sandbox,
 				Labels: usage.Labels{
 					FrameworkID:  fwID,
 					ExecutorID:   e.core.ID,
@@ -67,6 +71,9 @@ func (u *usageMonitor) round(now time.Time, targets []usage.Target) {
 			targets[i].CgroupID = u.cgroupOf(targets[i].Container)
 		}
 	}
+	if u.disk != nil {
+		u.disk.track(targets)
+	}
 	r := usage.Read(u.src, targets)
 	if r.Err != nil && r.Err.Error() != u.lastErr {
 		u.log.Warn("read eBPF meters; this round's samples lack their figures", "err", r.Err)
@@ -89,6 +96,9 @@ func (u *usageMonitor) round(now time.Time, targets []usage.Target) {
 	}
 	for _, t := range ended {
 		delete(u.cgroups, t.Container)
+		if u.pressure != nil {
+			u.pressure.forget(t.Container)
+		}
 		if u.meters != nil && t.CgroupID != 0 {
 			// Cgroup ids are not reused while the host runs: the counters
 			// are of no further use once the store has the samples.
