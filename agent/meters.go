@@ -153,6 +153,8 @@ func countersOf(u containerizer.Usage) usage.Counters {
 		MemFile:          u.MemFileBytes,
 		MemMappedFile:    u.MemMappedFileBytes,
 		MemSwap:          u.MemSwapBytes,
+		MemSoftLimit:     u.MemSoftLimitBytes,
+		MemUnevictable:   u.MemUnevictableBytes,
 		OOMKills:         u.OOMKills,
 		Processes:        u.Processes,
 		Threads:          u.Threads,
