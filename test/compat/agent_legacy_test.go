@@ -43,10 +43,12 @@ func TestAgentLegacyEndpoints(t *testing.T) {
 			t.Errorf("%s/metrics/snapshot: registered %v, tasks_running %v", prefix, snap["slave/registered"], snap["slave/tasks_running"])
 		}
 
-		// /monitor/statistics fills in at the first sampling round.
+		// /monitor/statistics fills in at the first sampling round, the
+		// sandboxes' sizes soon after.
 		var stats []any
 		deadline := time.Now().Add(10 * time.Second)
-		for len(stats) < 2 && time.Now().Before(deadline) {
+		for !(len(stats) == 2 && path(stats[0], "statistics", "disk_used_bytes") != nil && path(stats[1], "statistics", "disk_used_bytes") != nil) &&
+			time.Now().Before(deadline) {
 			stats = asList(jsonValue(t, mustGetJSON(t, base+"/monitor/statistics")))
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -58,6 +60,7 @@ func TestAgentLegacyEndpoints(t *testing.T) {
 				path(e, "executor_name") == nil || path(e, "statistics", "timestamp") == nil {
 				t.Errorf("%s/monitor/statistics entry %v", prefix, e)
 			}
+			checkMemDiskKeys(t, prefix, e)
 		}
 		cs := asList(jsonValue(t, mustGetJSON(t, base+"/containers")))
 		if len(cs) != 2 {
@@ -133,3 +136,38 @@ func jsonValue(t *testing.T, b []byte) any {
 }
 
 func jsonNumber(s string) json.Number { return json.Number(s) }
+
+// checkMemDiskKeys checks the memory and disk keys of a /monitor/statistics
+// entry. The scene's containerizer is the fake (no cgroups): the soft limit
+// and unevictable memory read 0 and memory pressure is not counted, so the
+// pressure counters, when present, need only be consistent (the agent's
+// kernel test checks them, and the soft limit, on real cgroups). The disk
+// figures are real: exec-silent asks for 16 MB and task quiet for none;
+// every sandbox holds at least its own directory.
+func checkMemDiskKeys(t *testing.T, prefix string, e any) {
+	t.Helper()
+	st, _ := path(e, "statistics").(map[string]any)
+	for _, k := range []string{"mem_soft_limit_bytes", "mem_unevictable_bytes", "disk_used_bytes"} {
+		if _, ok := st[k].(json.Number); !ok {
+			t.Errorf("%s/monitor/statistics lacks %s: %v", prefix, k, st)
+		}
+	}
+	num := func(k string) float64 {
+		v, _ := st[k].(json.Number).Float64()
+		return v
+	}
+	if used := num("disk_used_bytes"); used < 4096 || used > 100<<20 {
+		t.Errorf("%s/monitor/statistics: disk_used_bytes %v", prefix, used)
+	}
+	wantLimit := 0.0
+	if str(path(e, "executor_id")) == "exec-silent" {
+		wantLimit = 16 << 20
+	}
+	if lim, has := st["disk_limit_bytes"]; (wantLimit == 0) == has || (has && num("disk_limit_bytes") != wantLimit) {
+		t.Errorf("%s/monitor/statistics of %v: disk_limit_bytes %v, want %v", prefix, path(e, "executor_id"), lim, wantLimit)
+	}
+	if _, has := st["mem_low_pressure_counter"]; has &&
+		(num("mem_low_pressure_counter") < num("mem_medium_pressure_counter") || num("mem_medium_pressure_counter") < num("mem_critical_pressure_counter")) {
+		t.Errorf("%s/monitor/statistics: pressure counters out of order: %v", prefix, st)
+	}
+}

@@ -36,7 +36,8 @@ func startAgentScene(t *testing.T) *agentScene {
 	silent := &mesospb.ExecutorInfo{
 		ExecutorId: &mesospb.ExecutorID{Value: proto.String("exec-silent")},
 		Command:    &mesospb.CommandInfo{Value: proto.String("sleep 60")},
-		Resources:  []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32)},
+		// disk makes the agent report disk_limit_bytes for it.
+		Resources: []*mesospb.Resource{scalar("cpus", 0.1), scalar("mem", 32), scalar("disk", 16)},
 	}
 	s := &agentScene{c: c, ra: ra, f: f, fw: f.fid.GetValue(),
 		silent: executorTask("quiet", offer.GetAgentId(), silent, "")}
