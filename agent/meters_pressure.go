@@ -28,7 +28,14 @@ type pressureWatches struct {
 	// watches holds nil for a container whose events cannot be counted
 	// (cgroup v2 has no memory.pressure_level): it is not tried again.
 	watches map[ids.ContainerID]*containerizer.MemoryPressure
+	// failures counts failed registrations of containers not watched yet:
+	// after maxPressureTries a container is given up on (nil watch).
+	failures map[ids.ContainerID]int
 }
+
+// maxPressureTries bounds the rounds spent registering listeners on a
+// container whose cgroup refuses them.
+const maxPressureTries = 5
 
 // newPressureWatches returns nil when the containerizer cannot count
 // pressure events (the fake in tests).
@@ -37,7 +44,8 @@ func newPressureWatches(ctr Containerizer, log *slog.Logger) *pressureWatches {
 	if !ok {
 		return nil
 	}
-	return &pressureWatches{ctr: w, log: log, watches: map[ids.ContainerID]*containerizer.MemoryPressure{}}
+	return &pressureWatches{ctr: w, log: log, watches: map[ids.ContainerID]*containerizer.MemoryPressure{},
+		failures: map[ids.ContainerID]int{}}
 }
 
 // Pressure implements usage.PressureSource.
@@ -52,10 +60,15 @@ func (p *pressureWatches) Pressure(id ids.ContainerID) (usage.Pressure, bool) {
 		case errors.Is(err, errors.ErrUnsupported):
 			p.watches[id] = nil
 		case err != nil:
-			// The cgroup is being made or removed: next round.
+			// The cgroup is being made or removed: next round, a few times.
 			p.log.Debug("watch memory pressure", "container_id", string(id), "err", err)
+			if p.failures[id]++; p.failures[id] >= maxPressureTries {
+				delete(p.failures, id)
+				p.watches[id] = nil
+			}
 			return usage.Pressure{}, false
 		default:
+			delete(p.failures, id)
 			p.watches[id] = w
 		}
 	}
@@ -71,6 +84,7 @@ func (p *pressureWatches) forget(id ids.ContainerID) {
 	p.mu.Lock()
 	w := p.watches[id]
 	delete(p.watches, id)
+	delete(p.failures, id)
 	p.mu.Unlock()
 	if w != nil {
 		w.Close()
