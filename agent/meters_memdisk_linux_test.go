@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnhq/cairn/api"
+	"github.com/cairnhq/cairn/api/agentpb"
 	"github.com/cairnhq/cairn/internal/kerneltest"
 	"github.com/cairnhq/cairn/resources"
 )
@@ -64,4 +66,17 @@ func TestKernelMemoryPressureAndDisk(t *testing.T) {
 		t.Errorf("disk limit %v, want 100 MiB", d)
 	}
 	num("mem_unevictable_bytes")
+
+	// GET_CONTAINERS carries them in protobuf.
+	_, r, _ := ta.opCall(t, api.Protobuf, &agentpb.Call{Type: agentpb.Call_GET_CONTAINERS.Enum()})
+	cs := r.GetGetContainers().GetContainers()
+	if len(cs) != 1 {
+		t.Fatalf("GET_CONTAINERS: %v", cs)
+	}
+	rs := cs[0].GetResourceStatistics()
+	if rs.GetMemSoftLimitBytes() != 96<<20 || rs.MemUnevictableBytes == nil || rs.GetMemLowPressureCounter() == 0 ||
+		rs.MemMediumPressureCounter == nil || rs.MemCriticalPressureCounter == nil ||
+		rs.GetDiskLimitBytes() != 100<<20 || rs.GetDiskUsedBytes() < 5_000_000 {
+		t.Errorf("GET_CONTAINERS resource_statistics: %v", rs)
+	}
 }
