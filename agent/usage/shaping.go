@@ -30,6 +30,11 @@ type Shaping struct {
 	TxRateLimit uint64 // bytes/s the container may send; 0: not limited
 	RxRateLimit uint64 // bytes/s it may receive; 0: not limited
 	Classes     []TrafficClass
+	// TCP and Device are the container's TCP sockets and its own network
+	// device (netsock.go); nil when not measured. They ride along with the
+	// shaping because the same per-round network source reads them.
+	TCP    *TCP
+	Device *Device
 }
 
 // ShapingSource says how each container is shaped (the agent's bandwidth

@@ -48,6 +48,19 @@ type Statistics struct {
 	NetRxRateLimit              *uint64                    `json:"net_rx_rate_limit,omitempty"`
 	NetTrafficControlStatistics []TrafficControlStatistics `json:"net_traffic_control_statistics,omitempty"`
 
+	// Set by netSockStatistics (netsock.go): the container's own network
+	// device, and its TCP sockets (rtt in µs, counts as doubles, as Mesos).
+	NetRxErrors               *uint64  `json:"net_rx_errors,omitempty"`
+	NetRxDropped              *uint64  `json:"net_rx_dropped,omitempty"`
+	NetTxErrors               *uint64  `json:"net_tx_errors,omitempty"`
+	NetTxDropped              *uint64  `json:"net_tx_dropped,omitempty"`
+	NetTCPRTTMicrosecsP50     *float64 `json:"net_tcp_rtt_microsecs_p50,omitempty"`
+	NetTCPRTTMicrosecsP90     *float64 `json:"net_tcp_rtt_microsecs_p90,omitempty"`
+	NetTCPRTTMicrosecsP95     *float64 `json:"net_tcp_rtt_microsecs_p95,omitempty"`
+	NetTCPRTTMicrosecsP99     *float64 `json:"net_tcp_rtt_microsecs_p99,omitempty"`
+	NetTCPActiveConnections   *float64 `json:"net_tcp_active_connections,omitempty"`
+	NetTCPTimeWaitConnections *float64 `json:"net_tcp_time_wait_connections,omitempty"`
+
 	// Cairn's, from the eBPF CPU meter.
 	CPUsOnCPUTimeSecs              *float64 `json:"cpus_oncpu_time_secs,omitempty"`
 	CPUsRunqueueDelayTotalSecs     *float64 `json:"cpus_runqueue_delay_total_secs,omitempty"`
@@ -117,6 +130,7 @@ func (s *Sample) Statistics() Statistics {
 		for _, c := range sh.Classes {
 			out.NetTrafficControlStatistics = append(out.NetTrafficControlStatistics, TrafficControlStatistics(c))
 		}
+		sh.netSockStatistics(&out)
 	}
 	if !s.Net && !s.EBPF {
 		return out
@@ -182,6 +196,9 @@ func (s *Sample) Proto() *mesospb.ResourceStatistics {
 			Qlen: proto.Uint64(c.Qlen), Ratebps: proto.Uint64(c.RateBps), Ratepps: proto.Uint64(c.RatePps),
 			Requeues: proto.Uint64(c.Requeues),
 		})
+	}
+	if s.Shaped {
+		s.Shaping.netSockProto(out)
 	}
 	if s.EBPF {
 		out.CpusOncpuTimeSecs = proto.Float64(s.OnCPU.Seconds())

@@ -105,7 +105,7 @@ func (sh *Shaping) appendJSON(b []byte) []byte {
 		b = appendUintKey(b, "net_rx_rate_limit", sh.RxRateLimit)
 	}
 	if len(sh.Classes) == 0 {
-		return b
+		return sh.appendNetSockJSON(b)
 	}
 	b = append(b, `,"net_traffic_control_statistics":[`...)
 	for i := range sh.Classes {
@@ -126,5 +126,5 @@ func (sh *Shaping) appendJSON(b []byte) []byte {
 		b = appendUintKey(b, "requeues", c.Requeues)
 		b = append(b, '}')
 	}
-	return append(b, ']')
+	return sh.appendNetSockJSON(append(b, ']'))
 }
