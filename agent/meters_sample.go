@@ -14,6 +14,7 @@ import (
 func (a *Agent) sampleUsage(ctx context.Context) {
 	stop := a.usage.startMemDisk(ctx, a.cfg.ContainerDiskWatchInterval)
 	defer stop()
+	a.usage.src.Shaping = a.withNetSockets(a.usage.src.Shaping) // meters_net.go
 	t := time.NewTicker(usageInterval)
 	defer t.Stop()
 	for {
@@ -66,10 +67,10 @@ func usageTargets(st *state) []usage.Target {
 // round reads and records one sampling round, then lets the meters forget
 // the cgroups of containers that ended. Sampler goroutine only.
 func (u *usageMonitor) round(now time.Time, targets []usage.Target) {
-	if u.meters != nil {
-		for i := range targets {
-			targets[i].CgroupID = u.cgroupOf(targets[i].Container)
-		}
+	// Resolved with or without the eBPF meters: the TCP figures of
+	// containers on the host network are grouped by it too (meters_net.go).
+	for i := range targets {
+		targets[i].CgroupID = u.cgroupOf(targets[i].Container)
 	}
 	if u.disk != nil {
 		u.disk.track(targets)
