@@ -30,7 +30,10 @@
 // synchronously by the state loop, fsync included).
 //
 // Usage (agent/usage, meters*.go): the eBPF meters and cgroup counters are
-// read once a second by one sampling goroutine into per-container rings;
+// read once a second by one sampling goroutine into per-container rings
+// (with each container's memory pressure eventfds, cgroup v1, read without
+// blocking); a disk watcher goroutine measures sandboxes every
+// --container_disk_watch_interval;
 // /monitor/statistics, /monitor/history, /metrics and GET_CONTAINERS read
 // the latest round. Bandwidth isolation (network/bandwidth, netbw*.go):
 // netlink and bpf syscalls through isolators/netbw; changes the loop decides

@@ -9,6 +9,11 @@
 // Mesos's net_tx_rate_limit, net_rx_rate_limit and
 // net_traffic_control_statistics); Store derives the classes' rates.
 //
+// Two optional sources add Mesos's remaining memory and disk keys: a
+// PressureSource (cgroup v1 memory.pressure_level event counts) and a
+// DiskSource (the sandbox's measured size; the limit comes with the
+// Target), see memdisk.go.
+//
 // Containers are keyed by container id; each carries the cgroup v2 id the
 // eBPF meters key their counters by (Target.CgroupID).
 //
