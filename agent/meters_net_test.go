@@ -32,7 +32,7 @@ func TestNetSockets(t *testing.T) {
 		netns: func() map[ids.ContainerID]string { return map[ids.ContainerID]string{"own": "/run/netns/x"} },
 		dump: func(states uint32) ([]netdiag.Socket, error) {
 			hostStates = states
-			return []netdiag.Socket{est(7, 300), est(7, 100), est(1, 5), {State: netdiag.StateEstablished, CgroupID: 7}}, nil
+			return []netdiag.Socket{est(7, 300), est(7, 100), est(1, 5), est(7, 200), {State: netdiag.StateEstablished, CgroupID: 7}}, nil
 		},
 		inNetns: func(path string, states uint32) (netdiag.Netns, error) {
 			nsPath, nsStates = path, states
@@ -52,7 +52,7 @@ func TestNetSockets(t *testing.T) {
 		t.Errorf("asked the host for states %#x, the namespace %s for %#x", hostStates, nsPath, nsStates)
 	}
 	busy := got["busy"]
-	if busy.TCP == nil || busy.TCP.Active != 3 || busy.TCP.RTT != [4]float64{100, 300, 300, 300} || busy.TCP.HasTimeWait || busy.Device != nil {
+	if busy.TCP == nil || busy.TCP.Active != 4 || busy.TCP.RTT != [4]float64{200, 300, 300, 300} || busy.TCP.HasTimeWait || busy.Device != nil {
 		t.Errorf("busy: %+v %+v", busy, busy.TCP)
 	}
 	if idle := got["idle"]; idle.TCP == nil || idle.TCP.Active != 0 || idle.TCP.HasRTT {

@@ -1,7 +1,6 @@
 package usage
 
 import (
-	"math"
 	"slices"
 
 	"github.com/cairnhq/cairn/api/mesospb"
@@ -18,28 +17,32 @@ type TCP struct {
 	// no longer knows its cgroup.
 	TimeWait    uint64
 	HasTimeWait bool
-	// RTT are the 50th, 90th, 95th and 99th percentiles (nearest rank) of
-	// the smoothed round-trip times of the established sockets, in
-	// microseconds; HasRTT is false when there is none.
+	// RTT are the 50th, 90th, 95th and 99th percentiles of the smoothed
+	// round-trip times of the established sockets, in microseconds, by
+	// Mesos's rank (element n*p/100 of the n sorted times, 0-based);
+	// HasRTT is false when there is none.
 	RTT    [4]float64
 	HasRTT bool
 }
 
-// rttQuantiles are the percentiles of TCP.RTT.
-var rttQuantiles = [4]float64{0.50, 0.90, 0.95, 0.99}
+// rttPercentiles are the percentiles of TCP.RTT.
+var rttPercentiles = [4]int{50, 90, 95, 99}
 
 // TCPOf summarises active established sockets whose round-trip times (µs)
-// are rtts; it sorts rtts.
+// are rtts; zero times (none measured yet) are left out, as Mesos left
+// them out. It sorts rtts.
 func TCPOf(active uint64, rtts []uint32) TCP {
 	t := TCP{Active: active}
+	slices.Sort(rtts)
+	for len(rtts) > 0 && rtts[0] == 0 {
+		rtts = rtts[1:]
+	}
 	if len(rtts) == 0 {
 		return t
 	}
-	slices.Sort(rtts)
 	t.HasRTT = true
-	for i, q := range rttQuantiles {
-		rank := int(math.Ceil(q*float64(len(rtts)))) - 1
-		t.RTT[i] = float64(rtts[max(rank, 0)])
+	for i, p := range rttPercentiles {
+		t.RTT[i] = float64(rtts[len(rtts)*p/100])
 	}
 	return t
 }

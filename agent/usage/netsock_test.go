@@ -10,17 +10,21 @@ func TestTCPOf(t *testing.T) {
 	if got := TCPOf(0, nil); got.HasRTT || got.Active != 0 {
 		t.Errorf("no sockets: %+v", got)
 	}
-	// 1..100 µs shuffled: nearest rank gives the percentile itself.
-	rtts := make([]uint32, 100)
+	// 1..100 µs shuffled, and two sockets without a measure: Mesos's rank
+	// n*p/100 of the 100 times.
+	rtts := make([]uint32, 100, 102)
 	for i := range rtts {
 		rtts[i] = uint32((i*37)%100 + 1)
 	}
-	got := TCPOf(100, rtts)
-	if !got.HasRTT || got.Active != 100 || got.RTT != [4]float64{50, 90, 95, 99} {
+	got := TCPOf(102, append(rtts, 0, 0))
+	if !got.HasRTT || got.Active != 102 || got.RTT != [4]float64{51, 91, 96, 100} {
 		t.Errorf("1..100: %+v", got)
 	}
 	if got := TCPOf(1, []uint32{250}); got.RTT != [4]float64{250, 250, 250, 250} {
 		t.Errorf("one socket: %+v", got)
+	}
+	if got := TCPOf(1, []uint32{0}); got.HasRTT {
+		t.Errorf("a socket without a measure: %+v", got)
 	}
 }
 
