@@ -33,7 +33,9 @@
 // read once a second by one sampling goroutine into per-container rings
 // (with each container's memory pressure eventfds, cgroup v1, read without
 // blocking); a disk watcher goroutine measures sandboxes every
-// --container_disk_watch_interval;
+// --container_disk_watch_interval; each round also takes one sock_diag dump
+// of the host's TCP sockets (grouped by cgroup) and reads the namespaces of
+// tasks with their own network (internal/netdiag);
 // /monitor/statistics, /monitor/history, /metrics and GET_CONTAINERS read
 // the latest round. Bandwidth isolation (network/bandwidth, netbw*.go):
 // netlink and bpf syscalls through isolators/netbw; changes the loop decides

@@ -7,7 +7,10 @@
 // When the agent shapes bandwidth, a ShapingSource adds each shaped
 // container's rate limits and traffic control classes (Sample.Shaping,
 // Mesos's net_tx_rate_limit, net_rx_rate_limit and
-// net_traffic_control_statistics); Store derives the classes' rates.
+// net_traffic_control_statistics); Store derives the classes' rates. The
+// same path carries each container's TCP figures (active and time-wait
+// connections, RTT percentiles from sock_diag) and, for a task with its own
+// network namespace, its device's error and drop counters (netsock.go).
 //
 // Two optional sources add Mesos's remaining memory and disk keys: a
 // PressureSource (cgroup v1 memory.pressure_level event counts) and a
