@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -145,6 +146,12 @@ func (i *Isolator) Close() error {
 	i.closed = true
 	err := errors.Join(deleteQdisc(i.h, i.link), i.cls.Close(), tcclass.Unpin(i.pinDir))
 	i.h.Close()
+	if err == nil && filepath.Dir(i.pinDir) == DefaultPinRoot {
+		// The default root and its parent go with the last interface's
+		// pins; another agent's still there keep them (not empty).
+		_ = os.Remove(DefaultPinRoot)
+		_ = os.Remove(filepath.Dir(DefaultPinRoot))
+	}
 	if err != nil {
 		return fmt.Errorf("close netbw on %s: %w", i.link.Attrs().Name, err)
 	}
