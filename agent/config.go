@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -16,9 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/cairnhq/cairn/agent/checkpoint"
 	"github.com/cairnhq/cairn/agent/statusupdate"
 	"github.com/cairnhq/cairn/internal/flags"
+	"github.com/cairnhq/cairn/internal/loglevel"
 	"github.com/cairnhq/cairn/isolators/netbw"
 )
 
@@ -109,7 +111,7 @@ type Config struct {
 
 	// logLevel is the operator's verbosity, made by defaults() so that the
 	// Agent's copy of the Config carries it.
-	logLevel *logLevel
+	logLevel *loglevel.Verbosity
 }
 
 // RegisterFlags registers the agent's flags on fs with their defaults.
@@ -145,7 +147,7 @@ func (c *Config) RegisterFlags(fs *flags.Set) {
 }
 
 func (c *Config) defaults() error {
-	c.logLevel = newLogLevel(c.LogLevel)
+	c.logLevel = loglevel.New(c.LogLevel)
 	if c.IP == "" {
 		c.IP = "0.0.0.0"
 	}

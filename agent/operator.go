@@ -92,10 +92,10 @@ func (a *Agent) operatorCall(r *http.Request, call *agentpb.Call) (*agentpb.Resp
 		}
 		resp.GetMetrics = &agentpb.Response_GetMetrics{Metrics: metricList(a.metrics(ctx))}
 	case agentpb.Call_GET_LOGGING_LEVEL:
-		resp.GetLoggingLevel = &agentpb.Response_GetLoggingLevel{Level: proto.Uint32(a.cfg.logLevel.get())}
+		resp.GetLoggingLevel = &agentpb.Response_GetLoggingLevel{Level: proto.Uint32(a.cfg.logLevel.Get())}
 	case agentpb.Call_SET_LOGGING_LEVEL:
 		sl := call.GetSetLoggingLevel()
-		a.cfg.logLevel.set(sl.GetLevel(), time.Duration(sl.GetDuration().GetNanoseconds()))
+		a.cfg.logLevel.Set(sl.GetLevel(), time.Duration(sl.GetDuration().GetNanoseconds()))
 		a.log.Info("logging level set", "level", sl.GetLevel(), "duration", time.Duration(sl.GetDuration().GetNanoseconds()).String())
 		return nil, nil
 	case agentpb.Call_LIST_FILES:

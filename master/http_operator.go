@@ -99,10 +99,10 @@ func (m *Master) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 		}
 		resp.GetMetrics = &masterpb.Response_GetMetrics{Metrics: metricList(snap)}
 	case masterpb.Call_GET_LOGGING_LEVEL:
-		resp.GetLoggingLevel = &masterpb.Response_GetLoggingLevel{Level: proto.Uint32(m.logLevel.get())}
+		resp.GetLoggingLevel = &masterpb.Response_GetLoggingLevel{Level: proto.Uint32(m.logLevel.Get())}
 	case masterpb.Call_SET_LOGGING_LEVEL:
 		sl := call.GetSetLoggingLevel()
-		m.logLevel.set(sl.GetLevel(), time.Duration(sl.GetDuration().GetNanoseconds()))
+		m.logLevel.Set(sl.GetLevel(), time.Duration(sl.GetDuration().GetNanoseconds()))
 		return nil, http.StatusOK, nil
 	case masterpb.Call_LIST_FILES:
 		return nil, 0, noFiles(call.GetListFiles().GetPath())

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/internal/loglevel"
 	"github.com/cairnhq/cairn/master/gossip"
 	"github.com/cairnhq/cairn/master/registry"
 	"github.com/google/uuid"
@@ -47,7 +48,7 @@ type Master struct {
 	rechecks map[string]bool
 
 	leader   leaderState
-	logLevel *logLevel
+	logLevel *loglevel.Verbosity
 	allocRun *allocTimer // loop-owned
 	client   *http.Client
 	gossip   *gossip.Gossip
@@ -88,7 +89,7 @@ func New(cfg Config, log *slog.Logger) (*Master, error) {
 		lastSeen: map[string]gossip.Member{},
 		rechecks: map[string]bool{},
 		client:   &http.Client{Timeout: 10 * time.Second},
-		logLevel: newLogLevel(cfg.LogLevel),
+		logLevel: loglevel.New(cfg.LogLevel),
 		allocRun: newAllocTimer(),
 	}
 	m.core = newCore(log, ids.MasterID(uuid.NewString()), alloc, reg, cfg)
@@ -236,7 +237,7 @@ func (m *Master) Run(ctx context.Context) error {
 		m.gossip.Close()
 	}
 	m.workers.Wait()
-	m.logLevel.stop()
+	m.logLevel.Stop()
 	m.log.Info("master stopped")
 	return runErr
 }
