@@ -90,7 +90,7 @@ func (a *Agent) operatorCall(r *http.Request, call *agentpb.Call) (*agentpb.Resp
 			ctx, cancel = context.WithTimeout(ctx, time.Duration(ns))
 			defer cancel()
 		}
-		resp.GetMetrics = &agentpb.Response_GetMetrics{Metrics: metricList(a.metrics(ctx))}
+		resp.GetMetrics = &agentpb.Response_GetMetrics{Metrics: mesospb.MetricList(a.metrics(ctx))}
 	case agentpb.Call_GET_LOGGING_LEVEL:
 		resp.GetLoggingLevel = &agentpb.Response_GetLoggingLevel{Level: proto.Uint32(a.cfg.logLevel.Get())}
 	case agentpb.Call_SET_LOGGING_LEVEL:

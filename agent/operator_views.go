@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"slices"
 	"strconv"
 
 	"github.com/cairnhq/cairn/agent/statusupdate"
@@ -128,27 +127,5 @@ func (a *Agent) flagList() []*mesospb.Flag {
 			"gossip_port":                     strconv.Itoa(c.GossipPort),
 		}
 	}
-	names := make([]string, 0, len(values))
-	for k := range values {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out := make([]*mesospb.Flag, 0, len(names))
-	for _, k := range names {
-		out = append(out, &mesospb.Flag{Name: proto.String(k), Value: proto.String(values[k])})
-	}
-	return out
-}
-
-func metricList(snap map[string]float64) []*mesospb.Metric {
-	names := make([]string, 0, len(snap))
-	for k := range snap {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out := make([]*mesospb.Metric, 0, len(names))
-	for _, k := range names {
-		out = append(out, &mesospb.Metric{Name: proto.String(k), Value: proto.Float64(snap[k])})
-	}
-	return out
+	return mesospb.FlagList(values)
 }

@@ -3,7 +3,6 @@ package master
 import (
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/cairnhq/cairn/api"
@@ -97,7 +96,7 @@ func (m *Master) operatorCall(r *http.Request, call *masterpb.Call) (*masterpb.R
 		if err != nil {
 			return nil, 0, err
 		}
-		resp.GetMetrics = &masterpb.Response_GetMetrics{Metrics: metricList(snap)}
+		resp.GetMetrics = &masterpb.Response_GetMetrics{Metrics: mesospb.MetricList(snap)}
 	case masterpb.Call_GET_LOGGING_LEVEL:
 		resp.GetLoggingLevel = &masterpb.Response_GetLoggingLevel{Level: proto.Uint32(m.logLevel.Get())}
 	case masterpb.Call_SET_LOGGING_LEVEL:
@@ -235,17 +234,7 @@ func (m *Master) viewMaster() *masterpb.Response_GetMaster {
 }
 
 func (m *Master) flagList() []*mesospb.Flag {
-	flags := m.flagValues()
-	names := make([]string, 0, len(flags))
-	for k := range flags {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out := make([]*mesospb.Flag, 0, len(names))
-	for _, k := range names {
-		out = append(out, &mesospb.Flag{Name: proto.String(k), Value: proto.String(flags[k])})
-	}
-	return out
+	return mesospb.FlagList(m.flagValues())
 }
 
 func seconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

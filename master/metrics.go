@@ -13,7 +13,6 @@ import (
 
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/resources"
-	"google.golang.org/protobuf/proto"
 )
 
 // allocTimer measures allocation runs, the allocator/mesos/allocation_run_ms
@@ -213,20 +212,6 @@ func systemMetrics(snap map[string]float64) {
 			}
 		}
 	}
-}
-
-// metricList is the GET_METRICS form of a snapshot, sorted by name.
-func metricList(snap map[string]float64) []*mesospb.Metric {
-	names := make([]string, 0, len(snap))
-	for k := range snap {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	out := make([]*mesospb.Metric, 0, len(names))
-	for _, n := range names {
-		out = append(out, &mesospb.Metric{Name: proto.String(n), Value: proto.Float64(snap[n])})
-	}
-	return out
 }
 
 func (m *Master) serveMetrics(w http.ResponseWriter, r *http.Request) {
