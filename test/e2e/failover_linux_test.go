@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -68,33 +67,7 @@ func startFailoverFramework(t *testing.T, addr, name string, policy offerPolicy)
 		}
 		return nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err := fw.client.Run(ctx, scheduler.HandlerFunc(handle))
-		fw.mu.Lock()
-		fw.runErr, fw.finished = err, true
-		fw.mu.Unlock()
-	}()
-	t.Cleanup(func() {
-		tctx, tcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := fw.client.Teardown(tctx); err != nil && !errors.Is(err, scheduler.ErrNotConnected) {
-			t.Logf("teardown %s: %v", name, err)
-		}
-		tcancel()
-		cancel()
-		<-done
-		if fw.runErr != nil {
-			t.Errorf("framework %s: %v", name, fw.runErr)
-		}
-	})
-	cluster.Eventually(t, startTimeout, func() error {
-		if fw.client.FrameworkID() == "" {
-			return fmt.Errorf("framework %s not subscribed", name)
-		}
-		return nil
-	})
+	fw.start(t, name, scheduler.HandlerFunc(handle))
 	return fw
 }
 

@@ -66,11 +66,20 @@ func startFramework(t *testing.T, addr, name string, partitionAware bool, policy
 		HTTPClient:        cluster.HTTPClient(),
 		ManualAcknowledge: true,
 	})
+	fw.start(t, name, scheduler.HandlerFunc(fw.handle))
+	return fw
+}
+
+// start runs the framework's scheduler client with h until the test ends
+// (tearing the framework down then and reporting how Run ended) and waits
+// for it to subscribe.
+func (fw *framework) start(t *testing.T, name string, h scheduler.Handler) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		err := fw.client.Run(ctx, scheduler.HandlerFunc(fw.handle))
+		err := fw.client.Run(ctx, h)
 		fw.mu.Lock()
 		fw.runErr, fw.finished = err, true
 		fw.mu.Unlock()
@@ -93,7 +102,6 @@ func startFramework(t *testing.T, addr, name string, partitionAware bool, policy
 		}
 		return nil
 	})
-	return fw
 }
 
 func (fw *framework) handle(ctx context.Context, ev *schedulerpb.Event) error {

@@ -237,32 +237,6 @@ func startRoleFramework(t *testing.T, addr, name, role string, policy offerPolic
 	fw.client = scheduler.New(scheduler.Config{
 		Masters: []string{addr}, FrameworkInfo: info, HTTPClient: cluster.HTTPClient(), ManualAcknowledge: true,
 	})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err := fw.client.Run(ctx, scheduler.HandlerFunc(fw.handle))
-		fw.mu.Lock()
-		fw.runErr, fw.finished = err, true
-		fw.mu.Unlock()
-	}()
-	t.Cleanup(func() {
-		tctx, tcancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := fw.client.Teardown(tctx); err != nil && !errors.Is(err, scheduler.ErrNotConnected) {
-			t.Logf("teardown %s: %v", name, err)
-		}
-		tcancel()
-		cancel()
-		<-done
-		if fw.runErr != nil {
-			t.Errorf("framework %s: %v", name, fw.runErr)
-		}
-	})
-	cluster.Eventually(t, startTimeout, func() error {
-		if fw.client.FrameworkID() == "" {
-			return fmt.Errorf("framework %s not subscribed", name)
-		}
-		return nil
-	})
+	fw.start(t, name, scheduler.HandlerFunc(fw.handle))
 	return fw
 }
