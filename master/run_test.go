@@ -17,6 +17,7 @@ import (
 	"github.com/cairnhq/cairn/api/mesospb"
 	"github.com/cairnhq/cairn/api/schedulerpb"
 	cairnids "github.com/cairnhq/cairn/ids"
+	"github.com/cairnhq/cairn/internal/kerneltest"
 	"github.com/cairnhq/cairn/master/gossip"
 	"google.golang.org/protobuf/proto"
 )
@@ -27,7 +28,7 @@ import (
 // reported TASK_LOST with REASON_AGENT_REMOVED.
 func TestRunAdmitsGossipAgentAndLosesIt(t *testing.T) {
 	if testing.Short() {
-		t.Skip("waits for gossip failure detection")
+		kerneltest.Skip(t, "-short: waits for gossip failure detection")
 	}
 	m, err := New(Config{IP: "127.0.0.1", Port: 0, GossipPort: 0, WorkDir: t.TempDir(), Hostname: "m",
 		AllocationInterval: 100 * time.Millisecond, HeartbeatInterval: time.Second}, slog.New(slog.DiscardHandler))

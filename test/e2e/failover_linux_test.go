@@ -30,16 +30,8 @@ const failoverTimeout = 3600
 // a framework must after a failover.
 func startFailoverFramework(t *testing.T, addr, name string, policy offerPolicy) *framework {
 	t.Helper()
-	info := &mesospb.FrameworkInfo{
-		User:            proto.String("root"),
-		Name:            proto.String(name),
-		Roles:           []string{"*"},
-		Checkpoint:      proto.Bool(true),
-		FailoverTimeout: proto.Float64(failoverTimeout),
-		Capabilities: []*mesospb.FrameworkInfo_Capability{
-			{Type: mesospb.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
-		},
-	}
+	info := checkpointingInfo(name)
+	info.FailoverTimeout = proto.Float64(failoverTimeout)
 	fw := &framework{t: t, policy: policy, latest: map[string]*mesospb.TaskStatus{}}
 	fw.client = scheduler.New(scheduler.Config{
 		Masters:           []string{addr},

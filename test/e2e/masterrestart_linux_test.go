@@ -240,7 +240,7 @@ func testAgentAndMasterRestart(t *testing.T, masterFirst bool) {
 // gatedBatch launches, from the first offer, sleepers `sleep 600` tasks and
 // one gated task per exit code, which waits for a file named go in its
 // sandbox, writes one named done, and exits with that code. Later offers
-// are declined for an hour.
+// are declined for an hour. The agent and master restart tests share it.
 type gatedBatch struct {
 	sleepers int
 	exits    []int

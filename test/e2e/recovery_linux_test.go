@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,7 +36,7 @@ func TestAgentKill9KeepsTasks(t *testing.T) {
 	agent := e.startAgent("agent1", 1, masterAddr, "--hostname=node1", "--resources=cpus:32;mem:16384;disk:1024")
 	e.waitAgents(0, 1)
 
-	b := &recoveryBatch{sleepers: sleepers, exits: exits}
+	b := &gatedBatch{sleepers: sleepers, exits: exits}
 	fw := startCheckpointingFramework(t, masterAddr, "e2e-recovery", b.policy)
 	waitRunning(t, fw, sleepers+len(exits))
 	agentID := fw.statuses()[b.sleeperID(0)].GetAgentId().GetValue()
@@ -183,50 +182,10 @@ func TestAgentKill9KeepsTasks(t *testing.T) {
 	})
 }
 
-// recoveryBatch launches, from the first offer, sleepers `sleep 600` tasks
-// and one gated task per exit code, which waits for a file named go in its
-// sandbox and then exits with that code; it declines every later offer.
-type recoveryBatch struct {
-	sleepers int
-	exits    []int
-
-	mu       sync.Mutex
-	launched bool
-}
-
-func (b *recoveryBatch) sleeperID(i int) string { return fmt.Sprintf("sleeper-%02d", i) }
-func (b *recoveryBatch) gatedID(i int) string   { return fmt.Sprintf("gated-%d", i) }
-
-func (b *recoveryBatch) policy(ctx context.Context, fw *framework, offers []*mesospb.Offer) error {
-	b.mu.Lock()
-	first := !b.launched && len(offers) > 0
-	b.launched = b.launched || first
-	b.mu.Unlock()
-	if !first {
-		return fw.client.Decline(ctx, offerIDs(offers), refuse(3600))
-	}
-	o := offers[0]
-	var tasks []*mesospb.TaskInfo
-	for i := range b.sleepers {
-		tasks = append(tasks, commandTask(b.sleeperID(i), o, 0.1, 16, "sleep 600"))
-	}
-	for i, code := range b.exits {
-		tasks = append(tasks, commandTask(b.gatedID(i), o, 0.1, 16, fmt.Sprintf("while [ ! -e go ]; do sleep 0.1; done; exit %d", code)))
-	}
-	if err := fw.client.Launch(ctx, offerIDs(offers[:1]), tasks, refuse(3600)); err != nil {
-		return fmt.Errorf("launch: %w", err)
-	}
-	if len(offers) > 1 {
-		return fw.client.Decline(ctx, offerIDs(offers[1:]), refuse(3600))
-	}
-	return nil
-}
-
-// startCheckpointingFramework is startFramework for a framework with
-// FrameworkInfo.checkpoint set, whose tasks survive agent restarts.
-func startCheckpointingFramework(t *testing.T, addr, name string, policy offerPolicy) *framework {
-	t.Helper()
-	info := &mesospb.FrameworkInfo{
+// checkpointingInfo is a MULTI_ROLE framework of role "*" with
+// FrameworkInfo.checkpoint set.
+func checkpointingInfo(name string) *mesospb.FrameworkInfo {
+	return &mesospb.FrameworkInfo{
 		User:       proto.String("root"),
 		Name:       proto.String(name),
 		Roles:      []string{"*"},
@@ -235,10 +194,16 @@ func startCheckpointingFramework(t *testing.T, addr, name string, policy offerPo
 			{Type: mesospb.FrameworkInfo_Capability_MULTI_ROLE.Enum()},
 		},
 	}
+}
+
+// startCheckpointingFramework is startFramework for a framework with
+// FrameworkInfo.checkpoint set, whose tasks survive agent restarts.
+func startCheckpointingFramework(t *testing.T, addr, name string, policy offerPolicy) *framework {
+	t.Helper()
 	fw := &framework{t: t, policy: policy, latest: map[string]*mesospb.TaskStatus{}}
 	fw.client = scheduler.New(scheduler.Config{
 		Masters:           []string{addr},
-		FrameworkInfo:     info,
+		FrameworkInfo:     checkpointingInfo(name),
 		HTTPClient:        cluster.HTTPClient(),
 		ManualAcknowledge: true,
 	})
