@@ -55,13 +55,9 @@ func cgroupRootDirs(t *testing.T, root string) []string {
 	return dirs
 }
 
-// TestKernelOOMAndCleanShutdown runs the agent with the Linux containerizer:
-// a container that blows its memory limit fails its task with
-// REASON_CONTAINER_LIMITATION_MEMORY, and a running container is destroyed
-// by the agent's shutdown without leaving a cgroup behind.
-func TestKernelOOMAndCleanShutdown(t *testing.T) {
-	kerneltest.Root(t)
-	root := kerneltest.Name("cagt")
+// cleanCgroupsRoot removes a test's --cgroups_root from every hierarchy
+// when the test ends; it returns the root's directories.
+func cleanCgroupsRoot(t *testing.T, root string) []string {
 	dirs := cgroupRootDirs(t, root)
 	t.Cleanup(func() {
 		for _, d := range dirs {
@@ -70,6 +66,17 @@ func TestKernelOOMAndCleanShutdown(t *testing.T) {
 			}
 		}
 	})
+	return dirs
+}
+
+// TestKernelOOMAndCleanShutdown runs the agent with the Linux containerizer:
+// a container that blows its memory limit fails its task with
+// REASON_CONTAINER_LIMITATION_MEMORY, and a running container is destroyed
+// by the agent's shutdown without leaving a cgroup behind.
+func TestKernelOOMAndCleanShutdown(t *testing.T) {
+	kerneltest.Root(t)
+	root := kerneltest.Name("cagt")
+	dirs := cleanCgroupsRoot(t, root)
 	m := newFakeMaster(t)
 	cfg := testConfig(t, m)
 	cfg.CgroupsRoot = root

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,14 +18,7 @@ import (
 func TestKernelFetchedExecutor(t *testing.T) {
 	kerneltest.Root(t)
 	root := kerneltest.Name("cfet")
-	dirs := cgroupRootDirs(t, root)
-	t.Cleanup(func() {
-		for _, d := range dirs {
-			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("remove cgroups root: %v", err)
-			}
-		}
-	})
+	cleanCgroupsRoot(t, root)
 	src := filepath.Join(t.TempDir(), "tool.sh")
 	if err := os.WriteFile(src, []byte("#!/bin/sh\necho fetched in $PWD for $MESOS_EXECUTOR_ID\nexit 7\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -35,19 +34,6 @@ func requireMeters(t testing.TB) {
 		t.Fatalf("probe eBPF features: %v", err)
 	}
 	kerneltest.Feature(t, "the eBPF meters' features", func() error { return err })
-}
-
-// cleanCgroupsRoot removes a test's --cgroups_root from every hierarchy
-// when the test ends.
-func cleanCgroupsRoot(t testing.TB, root string) {
-	dirs := cgroupRootDirs(t.(*testing.T), root)
-	t.Cleanup(func() {
-		for _, d := range dirs {
-			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("remove cgroups root: %v", err)
-			}
-		}
-	})
 }
 
 // usageTask is a custom-executor task: cpus and mem for the task, plus the

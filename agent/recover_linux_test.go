@@ -2,7 +2,6 @@ package agent
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,14 +23,7 @@ import (
 func TestKernelRecoverAcrossRestart(t *testing.T) {
 	kerneltest.Root(t)
 	root := kerneltest.Name("crec")
-	dirs := cgroupRootDirs(t, root)
-	t.Cleanup(func() {
-		for _, d := range dirs {
-			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("remove cgroups root: %v", err)
-			}
-		}
-	})
+	cleanCgroupsRoot(t, root)
 	m := newFakeMaster(t)
 	cfg := testConfig(t, m)
 	cfg.CgroupsRoot = root
