@@ -69,6 +69,28 @@ func cleanCgroupsRoot(t *testing.T, root string) []string {
 	return dirs
 }
 
+// kernelAgent runs a real agent (Linux containerizer) under a fresh cgroups
+// root named after prefix, configured by tweak, registered as m1-S1 with a
+// fake master.
+func kernelAgent(t *testing.T, prefix string, tweak func(*Config)) (*Agent, *testAgent) {
+	t.Helper()
+	root := kerneltest.Name(prefix)
+	cleanCgroupsRoot(t, root)
+	m := newFakeMaster(t)
+	cfg := testConfig(t, m)
+	cfg.CgroupsRoot = root
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	a, err := New(cfg, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta := runAgent(t, a, m)
+	ta.register(t, "m1-S1")
+	return a, ta
+}
+
 // TestKernelOOMAndCleanShutdown runs the agent with the Linux containerizer:
 // a container that blows its memory limit fails its task with
 // REASON_CONTAINER_LIMITATION_MEMORY, and a running container is destroyed

@@ -17,21 +17,11 @@ import (
 // with REASON_EXECUTOR_TERMINATED and the exit status.
 func TestKernelFetchedExecutor(t *testing.T) {
 	kerneltest.Root(t)
-	root := kerneltest.Name("cfet")
-	cleanCgroupsRoot(t, root)
 	src := filepath.Join(t.TempDir(), "tool.sh")
 	if err := os.WriteFile(src, []byte("#!/bin/sh\necho fetched in $PWD for $MESOS_EXECUTOR_ID\nexit 7\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m := newFakeMaster(t)
-	cfg := testConfig(t, m)
-	cfg.CgroupsRoot = root
-	a, err := New(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta := runAgent(t, a, m)
-	ta.register(t, "m1-S1")
+	a, ta := kernelAgent(t, "cfet", nil)
 
 	task := customExecutorTask("t1", "e1", "./tool.sh")
 	task.Executor.Command.Uris = []*mesospb.CommandInfo_URI{{Value: proto.String("file://" + src), Executable: proto.Bool(true)}}
@@ -42,7 +32,7 @@ func TestKernelFetchedExecutor(t *testing.T) {
 		t.Fatalf("status %v", u.GetStatus())
 	}
 	ta.ack(t, u) // the executor is released, its container destroyed
-	out, err := os.ReadFile(filepath.Join(cfg.WorkDir, "slaves/m1-S1/frameworks/fw1/executors/e1/runs/latest/stdout"))
+	out, err := os.ReadFile(filepath.Join(a.cfg.WorkDir, "slaves/m1-S1/frameworks/fw1/executors/e1/runs/latest/stdout"))
 	if err != nil || string(out) != "fetched in /mnt/mesos/sandbox for e1\n" {
 		t.Fatalf("stdout %q, %v", out, err)
 	}

@@ -103,18 +103,9 @@ func within(got, want, frac float64) bool { return math.Abs(got-want) <= frac*wa
 // the 200 MB it holds; an OOM-killed task's kill is counted and explained.
 func TestKernelUsageMeters(t *testing.T) {
 	requireMeters(t)
-	root := kerneltest.Name("cusg")
-	cleanCgroupsRoot(t, root)
-	m := newFakeMaster(t)
-	cfg := testConfig(t, m)
-	cfg.CgroupsRoot = root
-	cfg.UsageSource = UsageSourceEBPF
-	a, err := New(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta := runAgent(t, a, m)
-	ta.register(t, "m1-S1")
+	a, ta := kernelAgent(t, "cusg", func(c *Config) {
+		c.UsageSource = UsageSourceEBPF
+	})
 	if a.usageSource() != UsageSourceEBPF {
 		t.Fatalf("usage source %q", a.usageSource())
 	}

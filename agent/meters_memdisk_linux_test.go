@@ -17,19 +17,10 @@ import (
 // (task and executor, 96 MB), the disk limit, and the sandbox's size.
 func TestKernelMemoryPressureAndDisk(t *testing.T) {
 	kerneltest.Root(t)
-	root := kerneltest.Name("cprs")
-	cleanCgroupsRoot(t, root)
-	m := newFakeMaster(t)
-	cfg := testConfig(t, m)
-	cfg.CgroupsRoot = root
-	cfg.UsageSource = UsageSourceCgroups
-	cfg.ContainerDiskWatchInterval = 500 * time.Millisecond
-	a, err := New(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta := runAgent(t, a, m)
-	ta.register(t, "m1-S1")
+	_, ta := kernelAgent(t, "cprs", func(c *Config) {
+		c.UsageSource = UsageSourceCgroups
+		c.ContainerDiskWatchInterval = 500 * time.Millisecond
+	})
 
 	task := usageTask("pressure", "0.1", "64", "sleep 3; for i in 1 2 3 4 5 6; do head -c 67108864 /dev/zero > f$i; done; rm f?; "+
 		"head -c 5000000 /dev/zero > keep; sleep 300")

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
-
-	"github.com/cairnhq/cairn/internal/kerneltest"
 )
 
 // TestKernelUsageNetwork: a host-network task uploads 20 MB over TCP on
@@ -23,18 +21,9 @@ func TestKernelUsageNetwork(t *testing.T) {
 		got.Add(n)
 	}))
 	t.Cleanup(srv.Close)
-	root := kerneltest.Name("cusn")
-	cleanCgroupsRoot(t, root)
-	m := newFakeMaster(t)
-	cfg := testConfig(t, m)
-	cfg.CgroupsRoot = root
-	cfg.UsageSource = UsageSourceEBPF
-	a, err := New(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta := runAgent(t, a, m)
-	ta.register(t, "m1-S1")
+	_, ta := kernelAgent(t, "cusn", func(c *Config) {
+		c.UsageSource = UsageSourceEBPF
+	})
 
 	const payload = 20_000_000
 	ta.run(t, usageTask("idle", "0.1", "32", "sleep 300"))

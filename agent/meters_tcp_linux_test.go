@@ -27,18 +27,9 @@ func TestKernelUsageTCP(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(hold) }) // before srv.Close, which waits for the handler
-	root := kerneltest.Name("ctcp")
-	cleanCgroupsRoot(t, root)
-	m := newFakeMaster(t)
-	cfg := testConfig(t, m)
-	cfg.CgroupsRoot = root
-	cfg.UsageSource = UsageSourceCgroups
-	a, err := New(cfg, testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ta := runAgent(t, a, m)
-	ta.register(t, "m1-S1")
+	_, ta := kernelAgent(t, "ctcp", func(c *Config) {
+		c.UsageSource = UsageSourceCgroups
+	})
 	ta.run(t, usageTask("idle", "0.1", "32", "sleep 300"))
 	ta.run(t, usageTask("conn", "0.1", "32", "/usr/bin/curl -sS -N -o /dev/null "+srv.URL+"/; sleep 300"))
 
