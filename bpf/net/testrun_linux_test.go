@@ -3,11 +3,8 @@ package net
 import (
 	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/cairnhq/cairn/bpf"
 	"github.com/cairnhq/cairn/bpf/internal/bpftest"
 	"github.com/cilium/ebpf"
 )
@@ -24,7 +21,7 @@ func TestProgramsOnCraftedPackets(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { objs.Close() })
-	self := ownCgroup(t)
+	self := bpftest.OwnCgroupID(t)
 
 	for _, c := range []struct {
 		name       string
@@ -90,23 +87,6 @@ func read(t *testing.T, objs *netObjects, id uint64) Stats {
 		}
 	}
 	return s
-}
-
-func ownCgroup(t *testing.T) uint64 {
-	t.Helper()
-	root, err := bpf.UnifiedRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, err := bpf.ProcessCgroup(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := bpf.CgroupID(filepath.Join(root, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 func frame(ethType uint16, l3 []byte) []byte {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cairnhq/cairn/bpf/internal/bpftest"
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 )
@@ -21,7 +22,7 @@ import (
 func BenchmarkClassify(b *testing.B) {
 	requireKernel(b)
 	c := load(b, bpffs(b))
-	self := ownCgroup(b)
+	self := bpftest.OwnCgroupID(b)
 	for i := range uint64(10000) {
 		if err := c.SetClass(1<<40+i, ClassID(uint16(2+i%100))); err != nil {
 			b.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cairnhq/cairn/bpf"
+	"github.com/cairnhq/cairn/bpf/internal/bpftest"
 	"github.com/cairnhq/cairn/internal/kerneltest"
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
@@ -29,7 +30,7 @@ const offMark = 8
 func TestClassifyAndTag(t *testing.T) {
 	requireKernel(t)
 	c := load(t, bpffs(t))
-	self := ownCgroup(t)
+	self := bpftest.OwnCgroupID(t)
 	pkt := packet()
 
 	run := func(p *ebpf.Program, mark uint32) (ret, outMark uint32) {
@@ -163,23 +164,6 @@ func load(t testing.TB, dir string) *Classifier {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-func ownCgroup(t testing.TB) uint64 {
-	t.Helper()
-	root, err := bpf.UnifiedRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, err := bpf.ProcessCgroup(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := bpf.CgroupID(filepath.Join(root, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return id
 }
 
 // packet is a minimal Ethernet + IPv4 + TCP frame; the programs do not

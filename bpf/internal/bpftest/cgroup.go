@@ -107,3 +107,21 @@ func ProcStatusKB(t testing.TB, pid int, key string) uint64 {
 	t.Fatalf("/proc/%d/status has no %s", pid, key)
 	return 0
 }
+
+// OwnCgroupID returns the cgroup v2 id of the test process's own cgroup.
+func OwnCgroupID(t testing.TB) uint64 {
+	t.Helper()
+	root, err := bpf.UnifiedRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := bpf.ProcessCgroup(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := bpf.CgroupID(filepath.Join(root, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
