@@ -264,13 +264,7 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 		req.quotaCPUs = req.cpus
 		req.cpus += commandExecutorCPUs
 		req.memMB += commandExecutorMemMB
-		req.args = []string{"/.cairn/cairn", "executor"}
-		// One thread runs the executor's scheduler: it only waits on its
-		// task and the agent, and a start-up with fewer threads costs less
-		// CPU (about 5 % of a short task's whole launch). The executor
-		// takes the variable out of its task's environment.
-		req.env = []string{"GOMAXPROCS=1"}
-		req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
+		a.builtinExecutor(&req)
 		return req, nil
 	}
 	execRes, err := resources.FromProto(execInfo.GetResources())
@@ -299,6 +293,18 @@ func (a *Agent) requestFor(fw *mesospb.FrameworkInfo, t *mesospb.TaskInfo, execI
 		req.env = append(req.env, v.GetName()+"="+v.GetValue())
 	}
 	return req, nil
+}
+
+// builtinExecutor makes req run Cairn's own executor (`cairn executor`,
+// this binary bound at /.cairn/cairn), with extra environment entries env.
+// One thread runs the executor's scheduler: it only waits on its tasks and
+// the agent, and a start-up with fewer threads costs less CPU (about 5 % of
+// a short task's whole launch). The executor takes GOMAXPROCS and its own
+// variables out of its tasks' environment.
+func (a *Agent) builtinExecutor(req *containerRequest, env ...string) {
+	req.args = []string{"/.cairn/cairn", "executor"}
+	req.env = append([]string{"GOMAXPROCS=1"}, env...)
+	req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
 }
 
 func memLimitText(taskMemMB, containerMemMB float64) string {

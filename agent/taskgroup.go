@@ -8,7 +8,6 @@ import (
 	"github.com/cairnhq/cairn/agent/task"
 	"github.com/cairnhq/cairn/api/executorpb"
 	"github.com/cairnhq/cairn/api/mesospb"
-	"github.com/cairnhq/cairn/containerizer"
 	cairnexec "github.com/cairnhq/cairn/executor"
 	"github.com/cairnhq/cairn/ids"
 	"github.com/cairnhq/cairn/resources"
@@ -193,11 +192,7 @@ func groupAsTask(tasks []*mesospb.TaskInfo) *mesospb.TaskInfo {
 // executor has no command of its own.
 func (a *Agent) defaultExecutorRequest(req containerRequest) containerRequest {
 	req.uris = nil
-	req.args = []string{"/.cairn/cairn", "executor"}
-	// One scheduler thread is plenty for the executor; it strips the
-	// variable from its tasks' environment.
-	req.env = []string{"GOMAXPROCS=1", cairnexec.ExecutorTypeEnv + "=default"}
-	req.binds = []containerizer.Bind{{Source: a.cfg.ExecutorBinary, Target: "/.cairn/cairn"}}
+	a.builtinExecutor(&req, cairnexec.ExecutorTypeEnv+"=default")
 	return req
 }
 
