@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -329,5 +328,3 @@ func uuidN(n byte) []byte {
 	b[0], b[15] = 0xca, n
 	return b
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

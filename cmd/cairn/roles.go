@@ -76,11 +76,11 @@ func fetchRoles(ctx context.Context, c *operator.Client) (roleView, error) {
 // exactly this role; SHARE the unweighted dominant share.
 func printRoles(out io.Writer, v roleView) {
 	type row struct {
-		role              *mesospb.Role
-		quota             *quotapb.QuotaConfig
-		offered           []*mesospb.Resource
-		share             float64
-		hasRole, hasShare bool
+		role     *mesospb.Role
+		quota    *quotapb.QuotaConfig
+		offered  []*mesospb.Resource
+		share    float64
+		hasShare bool
 	}
 	rows := map[string]*row{}
 	get := func(name string) *row {

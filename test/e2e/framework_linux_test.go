@@ -137,13 +137,6 @@ func (fw *framework) handle(ctx context.Context, ev *schedulerpb.Event) error {
 	return nil
 }
 
-// setPolicy replaces the offer policy for offers still to come.
-func (fw *framework) setPolicy(p offerPolicy) {
-	fw.mu.Lock()
-	fw.policy = p
-	fw.mu.Unlock()
-}
-
 // statuses returns the latest status of every task the framework heard of.
 func (fw *framework) statuses() map[string]*mesospb.TaskStatus {
 	fw.mu.Lock()
